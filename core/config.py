@@ -1,0 +1,439 @@
+"""Configuration: loaded once into a frozen, typed object.
+
+Precedence, highest first: command-line flags > `EARFUL_*` environment variables > the config file >
+defaults. The file is `--config PATH`, else `$EARFUL_CONFIG`, else `./config.yaml`; with none of
+those, defaults alone apply. Nested keys are overridden from the environment with `__` between the
+parts: `EARFUL_DATABASE__URL`, `EARFUL_DASHBOARD__PORT`.
+
+Secrets are never written into the file: a secret key must hold a `${VAR}` reference, resolved from
+the environment at load time (any other string may use `${VAR}` too). A relative SQLite path is
+taken relative to the folder of the config file it came from, so a config and its database travel
+together.
+
+Every problem is reported as a `ConfigError` naming the file and the key; the CLI exits 2 on it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal, Mapping, Union
+from urllib.parse import urlsplit
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from core.errors import ConfigError
+from core.mention import PLATFORMS
+
+ENV_PREFIX = "EARFUL_"
+REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# Keys whose values are credentials. A literal value under one of these names is refused.
+SECRET_KEYS = frozenset(
+    {
+        "password",
+        "app_password",
+        "client_secret",
+        "consumer_secret",
+        "access_token",
+        "access_token_secret",
+        "bearer_token",
+        "api_key",
+        "oauth_refresh_token",
+    }
+)
+
+
+def _check_http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"{value!r} is not an http(s) URL; write it like https://example.com/path")
+    return value.rstrip("/")
+
+
+HttpUrl = Annotated[str, AfterValidator(_check_http_url)]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseConfig(Section):
+    url: str = "sqlite:///earful.db"
+    echo: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError(
+                f"{value!r} is not a database URL; use sqlite:///earful.db or "
+                "postgresql+psycopg://user@host:5432/dbname"
+            ) from None
+        if url.get_backend_name() not in ("sqlite", "postgresql"):
+            raise ValueError(f"backend {url.get_backend_name()!r} is not supported; use sqlite or postgresql")
+        return value
+
+
+class DashboardConfig(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8501, ge=1, le=65535)
+    title: str = "Earful"
+
+
+class SchedulerConfig(Section):
+    misfire_grace_seconds: int = Field(30, ge=1)
+    backoff_max_seconds: int = Field(900, ge=1)
+
+
+class SandboxConfig(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8700, ge=0, le=65535)
+    seed: int = 7
+    rate_per_minute: float = Field(30.0, gt=0)
+    spike_after_minutes: float | None = Field(1.0, ge=0)
+
+    @field_validator("host")
+    @classmethod
+    def _loopback_only(cls, value: str) -> str:
+        if value not in ("127.0.0.1", "localhost", "::1"):
+            raise ValueError("the sandbox only listens on the loopback interface (127.0.0.1)")
+        return value
+
+
+class LoggingConfig(Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class QueryConfig(Section):
+    expression: str = ""
+    keywords: tuple[str, ...] = ()
+    handles: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> QueryConfig:
+        if not (self.expression.strip() or self.keywords or self.handles):
+            raise ValueError("a query needs an expression, keywords or handles")
+        return self
+
+
+class BrandConfig(Section):
+    name: str = Field(min_length=1, max_length=200)
+    competitor: bool = False
+    queries: tuple[QueryConfig, ...] = Field(min_length=1)
+
+
+class SourceBase(Section):
+    name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    enabled: bool = True
+    interval_seconds: int = Field(300, ge=5)
+    # Talk to the local sandbox with its published test credentials instead of the real platform.
+    sandbox: bool = False
+    dry_run: bool = False
+    daily_budget_usd: float | None = Field(None, ge=0)
+
+
+class XSource(SourceBase):
+    platform: Literal["x"]
+    base_url: HttpUrl = "https://api.twitter.com"
+    bearer_token: SecretStr | None = None
+    consumer_key: str | None = None
+    consumer_secret: SecretStr | None = None
+    access_token: SecretStr | None = None
+    access_token_secret: SecretStr | None = None
+    owned_user_ids: tuple[str, ...] = ()
+    price_post_read_usd: float = Field(0.005, ge=0)
+    price_user_read_usd: float = Field(0.010, ge=0)
+    price_post_create_usd: float = Field(0.015, ge=0)
+
+
+class RedditSource(SourceBase):
+    platform: Literal["reddit"]
+    base_url: HttpUrl = "https://oauth.reddit.com"
+    auth_url: HttpUrl = "https://www.reddit.com"
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    username: str | None = None
+    password: SecretStr | None = None
+    user_agent: str = "earful/0.1 (self-hosted social listening)"
+    subreddits: tuple[str, ...] = ()
+    search_sitewide: bool = True
+
+
+class MastodonSource(SourceBase):
+    platform: Literal["mastodon"]
+    base_url: HttpUrl = "https://mastodon.social"
+    access_token: SecretStr | None = None
+    owned_accounts: tuple[str, ...] = ()
+
+
+class BlueskySource(SourceBase):
+    platform: Literal["bluesky"]
+    base_url: HttpUrl = "https://bsky.social"
+    handle: str | None = None
+    app_password: SecretStr | None = None
+
+
+class YouTubeSource(SourceBase):
+    platform: Literal["youtube"]
+    base_url: HttpUrl = "https://www.googleapis.com"
+    api_key: SecretStr | None = None
+    channel_ids: tuple[str, ...] = ()
+    search_terms: bool = True
+
+
+class HackerNewsSource(SourceBase):
+    platform: Literal["hackernews"]
+    base_url: HttpUrl = "https://hn.algolia.com"
+
+
+class DiscourseSource(SourceBase):
+    platform: Literal["discourse"]
+    base_url: HttpUrl
+    api_key: SecretStr | None = None
+    api_username: str | None = None
+
+
+class RssSource(SourceBase):
+    platform: Literal["rss"]
+    feeds: tuple[HttpUrl, ...] = Field(min_length=1)
+
+
+SourceConfig = Annotated[
+    Union[
+        XSource,
+        RedditSource,
+        MastodonSource,
+        BlueskySource,
+        YouTubeSource,
+        HackerNewsSource,
+        DiscourseSource,
+        RssSource,
+    ],
+    Field(discriminator="platform"),
+]
+
+
+class Settings(Section):
+    """The whole effective configuration. Built only by `load_config`."""
+
+    database: DatabaseConfig = DatabaseConfig()
+    dashboard: DashboardConfig = DashboardConfig()
+    scheduler: SchedulerConfig = SchedulerConfig()
+    sandbox: SandboxConfig = SandboxConfig()
+    logging: LoggingConfig = LoggingConfig()
+    brands: tuple[BrandConfig, ...] = ()
+    sources: tuple[SourceConfig, ...] = ()
+    # Where the configuration came from (None: defaults only); set by load_config.
+    config_path: Path | None = Field(None, exclude=True)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Settings:
+        for what, items in (("brands", self.brands), ("sources", self.sources)):
+            seen: set[str] = set()
+            for item in items:
+                if item.name in seen:
+                    raise ValueError(f"{what}: the name {item.name!r} is used twice; names must be unique")
+                seen.add(item.name)
+        return self
+
+    def source(self, name: str) -> SourceBase:
+        for src in self.sources:
+            if src.name == name:
+                return src
+        raise ConfigError(f"no source named {name!r}", key="sources", path=str(self.config_path or ""))
+
+
+def find_config_path(explicit: str | os.PathLike[str] | None, env: Mapping[str, str]) -> Path | None:
+    if explicit:
+        return Path(explicit)
+    if env.get("EARFUL_CONFIG"):
+        return Path(env["EARFUL_CONFIG"])
+    default = Path("config.yaml")
+    return default if default.exists() else None
+
+
+def load_config(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Build the effective settings. `overrides` are dotted keys from CLI flags (highest precedence)."""
+    env = os.environ if env is None else env
+    config_path = find_config_path(path, env)
+    where = str(config_path) if config_path else "defaults"
+    raw = _read_yaml(config_path) if config_path else {}
+    _refuse_literal_secrets(raw, where)
+    raw = _interpolate(raw, env, where, ())
+    for key, value in _env_overrides(env, where).items():
+        _set_dotted(raw, key, value, where)
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            _set_dotted(raw, key, value, where)
+    try:
+        settings = Settings.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, where), path=None) from None
+    base_dir = config_path.resolve().parent if config_path else Path.cwd()
+    url = _anchor_sqlite_path(settings.database.url, base_dir)
+    database = settings.database.model_copy(update={"url": url})
+    return settings.model_copy(update={"config_path": config_path, "database": database})
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError("file not found; create one with `earful init`", path=str(path)) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", path=str(path)) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"not valid YAML{at}: {getattr(exc, 'problem', exc)}", path=str(path)) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError("the top level must be a mapping of sections (database:, brands:, ...)", path=str(path))
+    return data
+
+
+def _refuse_literal_secrets(node: Any, where: str, trail: tuple[str | int, ...] = ()) -> None:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in SECRET_KEYS and isinstance(value, str) and value and not REFERENCE.fullmatch(value):
+                env_name = "_".join(str(p) for p in (*trail, key) if isinstance(p, str)).upper()
+                raise ConfigError(
+                    f"a literal secret is not allowed in the file; export it as an environment "
+                    f"variable and write ${{{env_name}}} instead",
+                    key=_dotted((*trail, key)),
+                    path=where,
+                )
+            if key == "url" and isinstance(value, str) and "${" not in value and urlsplit(value).password:
+                raise ConfigError(
+                    "the URL holds a literal password; write it as "
+                    "postgresql+psycopg://user:${PGPASSWORD}@host/db and export PGPASSWORD",
+                    key=_dotted((*trail, key)),
+                    path=where,
+                )
+            _refuse_literal_secrets(value, where, (*trail, key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            _refuse_literal_secrets(value, where, (*trail, i))
+
+
+def _interpolate(node: Any, env: Mapping[str, str], where: str, trail: tuple[str | int, ...]) -> Any:
+    if isinstance(node, dict):
+        return {k: _interpolate(v, env, where, (*trail, k)) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_interpolate(v, env, where, (*trail, i)) for i, v in enumerate(node)]
+    if isinstance(node, str) and "${" in node:
+
+        def resolve(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in env:
+                raise ConfigError(
+                    f"environment variable {name} is not set; export it before starting Earful",
+                    key=_dotted(trail),
+                    path=where,
+                )
+            return env[name]
+
+        return REFERENCE.sub(resolve, node)
+    return node
+
+
+def _env_overrides(env: Mapping[str, str], where: str) -> dict[str, Any]:
+    top_level_sections = set(Settings.model_fields) - {"config_path", "brands", "sources"}
+    found: dict[str, Any] = {}
+    for name, value in env.items():
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue
+        parts = name[len(ENV_PREFIX) :].lower().split("__")
+        if parts[0] not in top_level_sections:
+            raise ConfigError(
+                f"environment variable {name} names no setting; nested settings are "
+                f"EARFUL_<SECTION>__<KEY> with a section among {sorted(top_level_sections)}",
+                path=where,
+            )
+        found[".".join(parts)] = yaml.safe_load(value) if value else value
+    return found
+
+
+def _set_dotted(raw: dict[str, Any], dotted: str, value: Any, where: str) -> None:
+    node = raw
+    *parents, last = dotted.split(".")
+    for part in parents:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"cannot set {dotted}: {part} is not a section", key=dotted, path=where)
+        node = child
+    node[last] = value
+
+
+def _dotted(trail: tuple[str | int, ...]) -> str:
+    out = ""
+    for part in trail:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _describe(exc: ValidationError, where: str) -> str:
+    lines = []
+    for err in exc.errors(include_url=False):
+        loc = list(err["loc"])
+        # Discriminated unions add the tag ("mastodon") after the list index; it is no key.
+        loc = [p for i, p in enumerate(loc) if not (i > 0 and isinstance(loc[i - 1], int) and p in PLATFORMS)]
+        key = _dotted(tuple(p for p in loc if isinstance(p, (str, int))))
+        message = err["msg"]
+        if err["type"] == "extra_forbidden":
+            message = "unknown key; check its spelling against docs/config.md"
+        elif err["type"] == "missing":
+            message = "required key is missing"
+        elif "input" in err and err["type"] not in ("union_tag_invalid",) and not isinstance(err["input"], (dict, list)):
+            message = f"{message} (got {err['input']!r})"
+        if err["type"] == "union_tag_invalid":
+            message = f"unknown platform; use one of {', '.join(p for p in PLATFORMS if p != 'import')}"
+        lines.append(f"{where}: {key}: {message}" if key else f"{where}: {message}")
+    return "\n".join(lines)
+
+
+def _anchor_sqlite_path(url: str, base_dir: Path) -> str:
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return url
+    db_path = Path(parsed.database)
+    if not db_path.is_absolute():
+        db_path = (base_dir / db_path).resolve()
+    return parsed.set(database=str(db_path)).render_as_string(hide_password=False)
+
+
+def effective_config(settings: Settings) -> dict[str, Any]:
+    """The effective configuration as plain data with secrets masked (for `earful config check`)."""
+    data = settings.model_dump(mode="json", exclude={"config_path"})
+    from sqlalchemy.engine import make_url
+
+    data["database"]["url"] = make_url(settings.database.url).render_as_string(hide_password=True)
+    return data

@@ -1,0 +1,219 @@
+"""The one write path for collected mentions.
+
+`store_batch` writes a batch of mapped mentions, their authors and brand matches, and advances the
+source's cursor, all inside the caller's transaction: either the rows and the cursor both land or
+neither does, so a poller killed at any point neither loses nor duplicates an item. Re-seeing an item
+refreshes its engagement counts instead of inserting it again.
+
+Statements are set-based (one SELECT and one multi-row INSERT per table per batch) because the
+listener and `earful import` push tens of thousands of rows per second through here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Iterable, Mapping, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from core.mention import AuthorIn, MentionIn
+from core.models import Author, Brand, Mention, MentionBrand, Source, SourceCursor, utcnow
+
+CHUNK = 500  # rows per IN (...) list; well under SQLite's variable limit
+
+
+@dataclass(frozen=True, slots=True)
+class StoreResult:
+    inserted: int
+    updated: int
+    duplicates_in_batch: int
+    inserted_ids: tuple[int, ...] = ()
+
+
+def dialect_insert(session: Session, model: Any) -> Any:
+    """INSERT with ON CONFLICT support for the session's database."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(model)
+
+
+def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def author_key(author: AuthorIn) -> str:
+    return author.native_id or author.handle
+
+
+def upsert_authors(session: Session, authors: Iterable[AuthorIn], now: datetime) -> dict[tuple[str, str], int]:
+    """Insert unknown authors, refresh name and reach of known ones; return ids by (platform, key)."""
+    latest: dict[tuple[str, str], AuthorIn] = {}
+    for author in authors:
+        latest[(author.platform, author_key(author))] = author
+    if not latest:
+        return {}
+    rows = [
+        {
+            "platform": a.platform,
+            "key": key[1],
+            "handle": a.handle,
+            "name": a.name,
+            "url": a.url,
+            "followers": a.followers,
+            "first_seen_at": now,
+            "updated_at": now,
+        }
+        for key, a in latest.items()
+    ]
+    stmt = dialect_insert(session, Author)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["platform", "key"],
+        set_={
+            "handle": stmt.excluded.handle,
+            "name": sa.func.coalesce(stmt.excluded.name, Author.name),
+            "followers": sa.func.coalesce(stmt.excluded.followers, Author.followers),
+            "updated_at": stmt.excluded.updated_at,
+        },
+    )
+    for chunk in _chunks(rows):
+        session.execute(stmt, list(chunk))
+    ids: dict[tuple[str, str], int] = {}
+    by_platform: dict[str, list[str]] = {}
+    for platform, key in latest:
+        by_platform.setdefault(platform, []).append(key)
+    for platform, keys in by_platform.items():
+        for chunk in _chunks(keys):
+            for author_id, key in session.execute(
+                sa.select(Author.id, Author.key).where(Author.platform == platform, Author.key.in_(chunk))
+            ):
+                ids[(platform, key)] = author_id
+    return ids
+
+
+def brand_ids(session: Session) -> dict[str, int]:
+    return {name: bid for bid, name in session.execute(sa.select(Brand.id, Brand.name))}
+
+
+def store_batch(
+    session: Session,
+    mentions: Sequence[MentionIn],
+    *,
+    source_id: int | None = None,
+    cursors: Mapping[str, str] | None = None,
+    now: datetime | None = None,
+) -> StoreResult:
+    """Write one batch and advance the cursor in the caller's transaction (the caller commits)."""
+    now = now or utcnow()
+    unique: dict[tuple[str, str], MentionIn] = {}
+    for mention in mentions:
+        unique[(mention.platform, mention.native_id)] = mention  # the later sighting wins
+    duplicates_in_batch = len(mentions) - len(unique)
+
+    author_ids = upsert_authors(session, (m.author for m in unique.values() if m.author), now)
+
+    existing: dict[tuple[str, str], int] = {}
+    by_platform: dict[str, list[str]] = {}
+    for platform, native_id in unique:
+        by_platform.setdefault(platform, []).append(native_id)
+    for platform, native_ids in by_platform.items():
+        for chunk in _chunks(native_ids):
+            for mention_id, native_id in session.execute(
+                sa.select(Mention.id, Mention.native_id).where(
+                    Mention.platform == platform, Mention.native_id.in_(chunk)
+                )
+            ):
+                existing[(platform, native_id)] = mention_id
+
+    new_rows = []
+    updates = []
+    for key, m in unique.items():
+        if key in existing:
+            updates.append({"id": existing[key], "likes": m.likes, "reposts": m.reposts, "replies": m.replies})
+            continue
+        new_rows.append(
+            {
+                "platform": m.platform,
+                "native_id": m.native_id,
+                "source_id": source_id,
+                "url": m.url,
+                "title": m.title,
+                "text": m.text,
+                "language": m.language,
+                "created_at": m.created_at,
+                "fetched_at": now,
+                "author_id": author_ids.get((m.author.platform, author_key(m.author))) if m.author else None,
+                "parent_id": m.parent_id,
+                "conversation_id": m.conversation_id,
+                "likes": m.likes,
+                "reposts": m.reposts,
+                "replies": m.replies,
+                "is_own": m.is_own,
+                "raw": dict(m.raw),
+            }
+        )
+
+    inserted_ids: list[int] = []
+    if new_rows:
+        # ON CONFLICT DO NOTHING keeps two pollers racing on the same item from failing the batch.
+        stmt = dialect_insert(session, Mention).on_conflict_do_nothing(index_elements=["platform", "native_id"])
+        stmt = stmt.returning(Mention.id, Mention.platform, Mention.native_id)
+        new_ids: dict[tuple[str, str], int] = {}
+        for chunk in _chunks(new_rows):
+            for mention_id, platform, native_id in session.execute(stmt, list(chunk)):
+                new_ids[(platform, native_id)] = mention_id
+        inserted_ids = list(new_ids.values())
+        _link_brands(session, [(new_ids[k], unique[k]) for k in new_ids])
+    if updates:
+        session.execute(sa.update(Mention), updates)
+
+    if source_id is not None:
+        for key, value in (cursors or {}).items():
+            set_cursor(session, source_id, key, value, now)
+        session.execute(
+            sa.update(Source)
+            .where(Source.id == source_id)
+            .values(items_collected=Source.items_collected + len(inserted_ids))
+        )
+    return StoreResult(
+        inserted=len(inserted_ids),
+        updated=len(updates),
+        duplicates_in_batch=duplicates_in_batch,
+        inserted_ids=tuple(inserted_ids),
+    )
+
+
+def _link_brands(session: Session, stored: Sequence[tuple[int, MentionIn]]) -> None:
+    if not any(m.brands for _, m in stored):
+        return
+    ids = brand_ids(session)
+    rows = [
+        {"mention_id": mention_id, "brand_id": ids[name], "created_at": m.created_at}
+        for mention_id, m in stored
+        for name in m.brands
+        if name in ids
+    ]
+    if rows:
+        stmt = dialect_insert(session, MentionBrand).on_conflict_do_nothing()
+        for chunk in _chunks(rows):
+            session.execute(stmt, list(chunk))
+
+
+def set_cursor(session: Session, source_id: int, key: str, value: str, now: datetime | None = None) -> None:
+    stmt = dialect_insert(session, SourceCursor).values(
+        source_id=source_id, key=key, value=value, updated_at=now or utcnow()
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["source_id", "key"], set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at}
+    )
+    session.execute(stmt)
+
+
+def get_cursors(session: Session, source_id: int) -> dict[str, str]:
+    return dict(
+        session.execute(sa.select(SourceCursor.key, SourceCursor.value).where(SourceCursor.source_id == source_id)).all()
+    )
