@@ -1,0 +1,420 @@
+"""The `earful` command line.
+
+Exit status: 0 success; 1 the command ran and failed (a platform error, a permission refused);
+2 the command was asked wrongly (bad configuration, bad input file, bad arguments). Every error is
+one readable message on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Callable, Iterator, Optional, TypeVar
+
+import typer
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+from core.config import Settings, effective_config, find_config_path, load_config
+from core.db import Database, current_revision, downgrade, head_revision, upgrade
+from core.errors import ConfigError, EarfulError, InvalidInput, PermissionDenied
+
+app = typer.Typer(help="Earful: self-hosted social media listening and response.", no_args_is_help=True)
+config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
+users_app = typer.Typer(help="Manage staff accounts and roles.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+app.add_typer(users_app, name="users")
+app.add_typer(db_app, name="db")
+
+out = Console()
+err = Console(stderr=True)
+T = TypeVar("T")
+
+
+@dataclass
+class Context:
+    config: Optional[str]
+    overrides: dict[str, Any]
+
+    def settings(self) -> Settings:
+        return load_config(self.config, overrides=self.overrides)
+
+    def config_path(self) -> Optional[str]:
+        path = find_config_path(self.config, os.environ)
+        return str(path.resolve()) if path else None
+
+    def database(self, settings: Settings | None = None) -> Database:
+        settings = settings or self.settings()
+        return Database.open(settings.database.url, echo=settings.database.echo)
+
+
+def fail(message: str, code: int) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def guarded(fn: Callable[[], T]) -> T:
+    """Run a command body, turning Earful's errors into one message and the right exit status."""
+    try:
+        return fn()
+    except ConfigError as exc:
+        fail(str(exc), 2)
+    except InvalidInput as exc:
+        fail(str(exc), 2)
+    except PermissionDenied as exc:
+        fail(str(exc), 1)
+    except EarfulError as exc:
+        fail(str(exc), 1)
+    raise AssertionError("unreachable")
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    config: Optional[str] = typer.Option(None, "--config", "-c", help="Config file (default: $EARFUL_CONFIG, then ./config.yaml)."),
+    database_url: Optional[str] = typer.Option(None, "--database-url", help="Overrides database.url."),
+    log_level: Optional[str] = typer.Option(None, "--log-level", help="Overrides logging.level (DEBUG, INFO, WARNING, ERROR)."),
+) -> None:
+    ctx.obj = Context(config, {"database.url": database_url, "logging.level": log_level.upper() if log_level else None})
+
+
+def _setup_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.logging.level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+# ---------------------------------------------------------------- init and config
+
+@app.command()
+def init(
+    directory: Path = typer.Argument(Path("."), help="Folder to write config.yaml into."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing config.yaml."),
+) -> None:
+    """Write a commented config.yaml to start from (the demo brand, SQLite, sandbox sources)."""
+    target = directory / "config.yaml"
+    if target.exists() and not force:
+        fail(f"{target} exists already; pass --force to overwrite it", 2)
+    directory.mkdir(parents=True, exist_ok=True)
+    template = resources.files("core").joinpath("default_config.yaml").read_text(encoding="utf-8")
+    target.write_text(template, encoding="utf-8")
+    out.print(f"wrote {target}; check it with: earful --config {target} config check")
+
+
+@config_app.command("check")
+def config_check(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print JSON instead of YAML.")) -> None:
+    """Validate the configuration and print the effective values, secrets masked."""
+    context: Context = ctx.obj
+    settings = guarded(context.settings)
+    data = effective_config(settings)
+    err.print(f"configuration OK ({settings.config_path or 'defaults only'})")
+    if as_json:
+        print(json.dumps(data, indent=2))
+    else:
+        print(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), end="")
+
+
+# ---------------------------------------------------------------- database
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context, revision: str = typer.Argument("head")) -> None:
+    """Apply migrations (Earful also does this on every start)."""
+    settings = guarded(ctx.obj.settings)
+    db = Database.open(settings.database.url, migrate=False)
+    upgrade(db.engine, revision)
+    out.print(f"database at revision {current_revision(db.engine)}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(ctx: typer.Context, revision: str = typer.Argument(..., help="Target revision, or 'base'.")) -> None:
+    """Revert migrations down to REVISION."""
+    settings = guarded(ctx.obj.settings)
+    db = Database.open(settings.database.url, migrate=False)
+    downgrade(db.engine, revision)
+    out.print(f"database at revision {current_revision(db.engine)}")
+
+
+@db_app.command("current")
+def db_current(ctx: typer.Context) -> None:
+    """Show the database's revision and the newest one this Earful knows."""
+    settings = guarded(ctx.obj.settings)
+    db = Database.open(settings.database.url, migrate=False)
+    out.print(f"current: {current_revision(db.engine)}  head: {head_revision(db.engine)}")
+
+
+# ---------------------------------------------------------------- stats and sources
+
+@app.command()
+def stats(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout.")) -> None:
+    """Counts of mentions, scores, cases, replies and alerts."""
+    from core.stats import stats as compute
+
+    def body() -> dict[str, Any]:
+        db = ctx.obj.database()
+        with db.session() as session:
+            return compute(session)
+
+    figures = guarded(body)
+    if as_json:
+        print(json.dumps(figures))
+        return
+    table = Table("what", "count")
+    table.add_row("mentions", str(figures["mentions"]))
+    table.add_row("scored", str(figures["scored"]))
+    for status, n in figures["cases"].items():
+        table.add_row(f"cases {status}", str(n))
+    for state, n in figures["replies"].items():
+        table.add_row(f"replies {state}", str(n))
+    table.add_row("alerts", str(figures["alerts"]))
+    out.print(table)
+
+
+@app.command()
+def sources(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
+    """Each source's health, last success, last error, items collected and API spend."""
+    from core.catalog import source_health
+
+    def body() -> list[dict[str, Any]]:
+        settings = ctx.obj.settings()
+        db = ctx.obj.database(settings)
+        with db.session() as session:
+            return source_health(session, settings)
+
+    rows = guarded(body)
+    if as_json:
+        print(json.dumps(rows, default=str))
+        return
+    table = Table("source", "platform", "health", "last success", "collected", "spend $", "last error")
+    for r in rows:
+        table.add_row(
+            r["name"], r["platform"], r["health"], str(r["last_success_at"] or "never"),
+            str(r["items_collected"]), f"{r['api_spend_usd']:.3f}", r["last_error"] or "",
+        )
+    out.print(table)
+
+
+# ---------------------------------------------------------------- users
+
+@users_app.command("add")
+def users_add(
+    ctx: typer.Context,
+    username: str,
+    role: str = typer.Option("agent", "--role", help="viewer, agent, pr, manager or admin."),
+    team: Optional[str] = typer.Option(None, "--team"),
+    name: str = typer.Option("", "--name", help="Display name."),
+    password: Optional[str] = typer.Option(
+        None, "--password", envvar="EARFUL_NEW_PASSWORD",
+        help="Prefer the prompt or $EARFUL_NEW_PASSWORD: a flag lands in shell history.",
+    ),
+) -> None:
+    """Create a staff account."""
+    from core.users import add_user, parse_role
+
+    if password is None:
+        if not sys.stdin.isatty():
+            fail("no password given; pass --password, set EARFUL_NEW_PASSWORD, or run in a terminal", 2)
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+
+    def body() -> None:
+        db = ctx.obj.database()
+        with db.session() as session:
+            add_user(session, username, password, parse_role(role), display_name=name, team=team, actor="cli")
+
+    guarded(body)
+    out.print(f"added {username} ({role})")
+
+
+@users_app.command("list")
+def users_list(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
+    """List staff accounts."""
+    from core.users import list_users
+
+    def body() -> list[dict[str, Any]]:
+        db = ctx.obj.database()
+        with db.session() as session:
+            return [
+                {"username": u.username, "name": u.display_name, "role": u.role.value, "team": u.team,
+                 "active": u.active, "last_login_at": u.last_login_at.isoformat() if u.last_login_at else None}
+                for u in list_users(session)
+            ]
+
+    rows = guarded(body)
+    if as_json:
+        print(json.dumps(rows))
+        return
+    table = Table("username", "name", "role", "team", "active", "last login")
+    for r in rows:
+        table.add_row(r["username"], r["name"], r["role"], r["team"] or "", "yes" if r["active"] else "no", r["last_login_at"] or "never")
+    out.print(table)
+
+
+@users_app.command("set-role")
+def users_set_role(ctx: typer.Context, username: str, role: str) -> None:
+    """Change a user's role."""
+    from core.users import parse_role, set_role
+
+    def body() -> None:
+        db = ctx.obj.database()
+        with db.session() as session:
+            set_role(session, username, parse_role(role), actor="cli")
+
+    guarded(body)
+    out.print(f"{username} is now {role}")
+
+
+@users_app.command("set-password")
+def users_set_password(
+    ctx: typer.Context,
+    username: str,
+    password: Optional[str] = typer.Option(None, "--password", envvar="EARFUL_NEW_PASSWORD"),
+) -> None:
+    """Set a user's password."""
+    from core.users import set_password
+
+    if password is None:
+        if not sys.stdin.isatty():
+            fail("no password given; pass --password, set EARFUL_NEW_PASSWORD, or run in a terminal", 2)
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+
+    def body() -> None:
+        db = ctx.obj.database()
+        with db.session() as session:
+            set_password(session, username, password, actor="cli")
+
+    guarded(body)
+    out.print(f"password of {username} changed")
+
+
+# ---------------------------------------------------------------- import
+
+@app.command("import")
+def import_(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="CSV or JSONL export to backfill."),
+    fmt: Optional[str] = typer.Option(None, "--format", help="csv or jsonl (default: from the file name)."),
+    platform: str = typer.Option("import", "--platform", help="Platform the rows came from (x, reddit, ..., or import)."),
+    id_col: str = typer.Option("id", "--id-col"),
+    text_col: str = typer.Option("text", "--text-col"),
+    time_col: str = typer.Option("created_at", "--time-col"),
+    author_col: str = typer.Option("author", "--author-col"),
+    url_col: str = typer.Option("url", "--url-col"),
+    show: int = typer.Option(20, "--show", help="How many rejected/duplicate rows to list."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Backfill mentions from a CSV or JSONL file; dedupes and reports every rejected row."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from core.mention import PLATFORMS
+    from listener.enrich import BrandMatcher
+    from listener.fileimport import ImportOptions, import_file
+
+    if fmt not in (None, "csv", "jsonl"):
+        fail(f"--format {fmt!r} is not supported; use csv or jsonl", 2)
+    if platform not in PLATFORMS:
+        fail(f"--platform {platform!r} is unknown; use one of {', '.join(PLATFORMS)}", 2)
+    if not file.exists():
+        fail(f"{file} does not exist", 2)
+    options = ImportOptions(
+        format=fmt, platform=platform, id_col=id_col, text_col=text_col, time_col=time_col,  # type: ignore[arg-type]
+        author_col=author_col, url_col=url_col,
+    )
+
+    def body() -> Any:
+        settings = ctx.obj.settings()
+        db = ctx.obj.database(settings)
+        matcher = BrandMatcher.from_brands(settings.brands) if settings.brands else None
+        with Progress(
+            TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            console=err, transient=True, disable=as_json,
+        ) as progress:
+            task = progress.add_task("rows", total=None)
+            return import_file(db, file, options, matcher=matcher, on_progress=lambda n: progress.update(task, completed=n))
+
+    report = guarded(body)
+    if as_json:
+        print(json.dumps({
+            "rows": report.rows, "inserted": report.inserted,
+            "duplicates": [vars(d) if not hasattr(d, "_asdict") else d._asdict() for d in report.duplicates],
+            "rejected": [vars(r) if not hasattr(r, "_asdict") else r._asdict() for r in report.rejected],
+        }, default=str))
+        return
+    out.print(
+        f"{report.rows} rows: {report.inserted} inserted, {len(report.duplicates)} duplicates, "
+        f"{len(report.rejected)} rejected"
+    )
+    for title, issues in (("rejected", report.rejected), ("duplicates", report.duplicates)):
+        for issue in issues[:show]:
+            out.print(f"  {title[:-1] if title.endswith('s') else title} line {issue.line}: {issue.reason}", highlight=False, markup=False)
+        if len(issues) > show:
+            out.print(f"  ... and {len(issues) - show} more {title} (use --json for all)")
+
+
+# ---------------------------------------------------------------- run, dashboard, demo
+
+@app.command()
+def run(ctx: typer.Context) -> None:
+    """Run the scheduler: pollers for every enabled source (Ctrl-C stops)."""
+    from core.services import run_scheduler_until_stopped
+
+    context: Context = ctx.obj
+    settings = guarded(context.settings)
+    _setup_logging(settings)
+    guarded(lambda: run_scheduler_until_stopped(settings, context.config_path(), out.print))
+
+
+@app.command()
+def dashboard(
+    ctx: typer.Context,
+    port: Optional[int] = typer.Option(None, "--port", help="Overrides dashboard.port."),
+) -> None:
+    """Serve the Streamlit dashboard."""
+    from core.services import dashboard_command
+
+    context: Context = ctx.obj
+    if port is not None:
+        context.overrides["dashboard.port"] = port
+    settings = guarded(context.settings)
+    Database.open(settings.database.url).dispose()  # migrate before the first page loads
+    os.execvpe(sys.executable, dashboard_command(settings), _dashboard_env(context))
+
+
+def _dashboard_env(context: Context) -> dict[str, str]:
+    env = dict(os.environ)
+    path = context.config_path()
+    if path:
+        env["EARFUL_CONFIG"] = path
+    if context.overrides.get("database.url"):
+        env["EARFUL_DATABASE__URL"] = context.overrides["database.url"]
+    return env
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    dashboard_too: bool = typer.Option(True, "--dashboard/--no-dashboard", help="Also serve the dashboard."),
+) -> None:
+    """Seed the demo brand, start the sandbox platforms, the scheduler and the dashboard."""
+    from core.services import run_demo
+
+    context: Context = ctx.obj
+    settings = guarded(context.settings)
+    _setup_logging(settings)
+    guarded(lambda: run_demo(settings, context.config_path(), _dashboard_env(context) if dashboard_too else None, out.print))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

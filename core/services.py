@@ -1,0 +1,141 @@
+"""Long-running processes behind `earful run`, `earful dashboard` and `earful demo`.
+
+Each one starts what it needs, prints where to find it, and on Ctrl-C (SIGINT) or SIGTERM stops
+everything it started, in reverse order.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Callable
+
+from core.config import Settings
+from core.db import Database
+
+DEMO_PASSWORD = "earful-demo"
+DEMO_USERS = (("agent", "agent", "Ada Agent", "care"), ("pr", "pr", "Pat PR", "comms"),
+              ("manager", "manager", "Max Manager", "care"), ("admin", "admin", "Alex Admin", None))
+
+
+def stop_event_on_signals() -> threading.Event:
+    stop = threading.Event()
+
+    def handler(signum: int, _frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+    return stop
+
+
+def start_scheduler(settings: Settings, config_path: str | None, db: Database):  # type: ignore[no-untyped-def]
+    from listener.jobs import Runtime, install_runtime
+    from listener.scheduler import build_scheduler, schedule_polls
+
+    runtime = Runtime(settings, db)
+    install_runtime(config_path, runtime)
+    scheduler = build_scheduler(settings)
+    scheduler.start(paused=True)
+    jobs = schedule_polls(scheduler, settings, config_path)
+    scheduler.resume()
+    return scheduler, runtime, jobs
+
+
+def run_scheduler_until_stopped(settings: Settings, config_path: str | None, say: Callable[[str], None]) -> None:
+    db = Database.open(settings.database.url, echo=settings.database.echo)
+    stop = stop_event_on_signals()
+    scheduler, runtime, jobs = start_scheduler(settings, config_path, db)
+    say(f"scheduler running {len(jobs)} jobs: {', '.join(jobs) or 'none (no enabled sources)'}; Ctrl-C stops")
+    try:
+        stop.wait()
+    finally:
+        scheduler.shutdown(wait=True)
+        runtime.close()
+        db.dispose()
+
+
+def dashboard_command(settings: Settings) -> list[str]:
+    app = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
+    return [
+        sys.executable, "-m", "streamlit", "run", str(app),
+        "--server.headless", "true",
+        "--server.address", settings.dashboard.host,
+        "--server.port", str(settings.dashboard.port),
+        "--browser.gatherUsageStats", "false",
+        "--server.fileWatcherType", "none",
+        "--theme.base", "light",
+    ]
+
+
+def wait_for_http(url: str, timeout: float, stop: threading.Event | None = None) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not (stop and stop.is_set()):
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.5)
+    return False
+
+
+def seed_demo_users(db: Database) -> None:
+    from core.users import add_user, get_user, parse_role, set_password
+
+    with db.session() as session:
+        for username, role, name, team in DEMO_USERS:
+            if get_user(session, username) is None:
+                add_user(session, username, DEMO_PASSWORD, parse_role(role), display_name=name, team=team, actor="demo")
+            else:
+                set_password(session, username, DEMO_PASSWORD, actor="demo")
+
+
+def run_demo(
+    settings: Settings,
+    config_path: str | None,
+    dashboard_env: dict[str, str] | None,
+    say: Callable[[str], None],
+) -> None:
+    from listener.sandbox import Sandbox
+
+    stop = stop_event_on_signals()
+    db = Database.open(settings.database.url, echo=settings.database.echo)
+    seed_demo_users(db)
+    with ExitStack() as stack:
+        sandbox = Sandbox.from_config(settings.sandbox)
+        sandbox.start()
+        stack.callback(sandbox.stop)
+        say(f"sandbox platforms on {sandbox.base_url}")
+        scheduler, runtime, jobs = start_scheduler(settings, config_path, db)
+        stack.callback(runtime.close)
+        stack.callback(scheduler.shutdown)
+        say(f"scheduler running {len(jobs)} pollers")
+        if dashboard_env is not None:
+            proc = subprocess.Popen(dashboard_command(settings), env=dashboard_env)
+            stack.callback(_terminate, proc)
+            url = f"http://{settings.dashboard.host}:{settings.dashboard.port}"
+            if not wait_for_http(f"{url}/_stcore/health", 90, stop):
+                if proc.poll() is not None:
+                    raise RuntimeError(f"the dashboard exited with status {proc.returncode}")
+            say(f"\nEarful demo is running: {url}")
+            say(f"log in as agent / {DEMO_PASSWORD}  (also pr, manager, admin with the same password)")
+        say("watch it fill up: earful stats --json    stop everything: Ctrl-C")
+        stop.wait()
+        say("stopping ...")
+
+
+def _terminate(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()

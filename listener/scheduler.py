@@ -1,0 +1,60 @@
+"""APScheduler wiring: the only module that imports APScheduler.
+
+One interval job per enabled source, so a slow or paused source never delays another. Jobs live in
+a SQLAlchemy job store in Earful's database and survive restarts (their next run times included).
+APScheduler 3 does not coordinate several schedulers on one store: run one `earful run` per database.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from core.config import Settings
+from core.db import normalise_url
+from core.models import utcnow
+
+log = logging.getLogger(__name__)
+
+JOBS_TABLE = "scheduler_jobs"
+POLL_PREFIX = "poll:"
+
+
+def build_scheduler(settings: Settings) -> BackgroundScheduler:
+    workers = max(4, len(settings.sources) + 2)
+    return BackgroundScheduler(
+        jobstores={"default": SQLAlchemyJobStore(url=normalise_url(settings.database.url), tablename=JOBS_TABLE)},
+        executors={"default": ThreadPoolExecutor(workers)},
+        job_defaults={
+            "coalesce": True,
+            "max_instances": 1,
+            "misfire_grace_time": settings.scheduler.misfire_grace_seconds,
+        },
+        timezone="UTC",
+    )
+
+
+def schedule_polls(
+    scheduler: BackgroundScheduler, settings: Settings, config_path: str | None, *, now: datetime | None = None
+) -> list[str]:
+    """(Re)declare one poll job per enabled source; drop jobs of sources no longer configured."""
+    wanted = {f"{POLL_PREFIX}{s.name}": s for s in settings.sources if s.enabled}
+    for job in scheduler.get_jobs():
+        if job.id.startswith(POLL_PREFIX) and job.id not in wanted:
+            job.remove()
+    for job_id, source in wanted.items():
+        scheduler.add_job(
+            "listener.jobs:poll_source_job",
+            "interval",
+            seconds=source.interval_seconds,
+            id=job_id,
+            name=f"poll {source.name} ({source.platform})",
+            args=[config_path, source.name],
+            replace_existing=True,
+            next_run_time=now or utcnow(),
+        )
+    return sorted(wanted)
