@@ -1,0 +1,100 @@
+"""The `earful` command as a user runs it: a real process, real files, real exit codes."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def earful(*args: str, cwd: Path, env: dict[str, str] | None = None, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("EARFUL_")}
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "core.cli", *args], cwd=cwd, env=full_env, input=stdin,
+        capture_output=True, text=True, timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    "text, key",
+    [
+        ("dashboard:\n  prot: 8501\n", "dashboard.prot: unknown key"),
+        ("dashboard:\n  port: lots\n", "dashboard.port: Input should be a valid integer"),
+        ("sources:\n  - {name: m, platform: mastodon, access_token: '${EARFUL_TEST_MISSING_VAR}'}\n",
+         "sources[0].access_token: environment variable EARFUL_TEST_MISSING_VAR is not set"),
+    ],
+)
+def test_bad_config_exits_2_naming_the_key(tmp_path: Path, text: str, key: str) -> None:
+    (tmp_path / "config.yaml").write_text(text)
+    result = earful("config", "check", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert key in result.stderr
+    assert "config.yaml" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_init_writes_a_config_that_checks(tmp_path: Path) -> None:
+    result = earful("init", str(tmp_path / "site"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    config = tmp_path / "site" / "config.yaml"
+    assert config.read_text() == (REPO / "config.yaml").read_text()
+    again = earful("init", str(tmp_path / "site"), cwd=tmp_path)
+    assert again.returncode == 2 and "--force" in again.stderr
+    check = earful("config", "check", "--json", cwd=tmp_path / "site")
+    assert check.returncode == 0, check.stderr
+    effective = json.loads(check.stdout)
+    # the default SQLite file sits beside the config it came from
+    assert effective["database"]["url"] == f"sqlite:///{(tmp_path / 'site' / 'earful.db').resolve()}"
+
+
+def test_config_check_masks_secrets(tmp_path: Path) -> None:
+    (tmp_path / "config.yaml").write_text("sources:\n  - {name: m, platform: mastodon, access_token: '${MY_TOKEN}'}\n")
+    result = earful("config", "check", cwd=tmp_path, env={"MY_TOKEN": "very-secret-token"})
+    assert result.returncode == 0, result.stderr
+    assert "very-secret-token" not in result.stdout + result.stderr
+    assert "**********" in result.stdout
+
+
+def test_env_and_flag_override_the_file(tmp_path: Path) -> None:
+    (tmp_path / "config.yaml").write_text("dashboard:\n  port: 9000\n")
+    env_result = earful("config", "check", "--json", cwd=tmp_path, env={"EARFUL_DASHBOARD__PORT": "9100"})
+    assert json.loads(env_result.stdout)["dashboard"]["port"] == 9100
+    flag_result = earful("--database-url", "sqlite:///other.db", "config", "check", "--json", cwd=tmp_path)
+    assert json.loads(flag_result.stdout)["database"]["url"].endswith("/other.db")
+
+
+def test_users_and_stats(tmp_path: Path) -> None:
+    (tmp_path / "config.yaml").write_text("database:\n  url: sqlite:///e.db\n")
+    added = earful("users", "add", "ada", "--role", "agent", "--name", "Ada", cwd=tmp_path, env={"EARFUL_NEW_PASSWORD": "correct horse"})
+    assert added.returncode == 0, added.stderr
+    dup = earful("users", "add", "ada", cwd=tmp_path, env={"EARFUL_NEW_PASSWORD": "correct horse"})
+    assert dup.returncode == 2 and "exists already" in dup.stderr
+    short = earful("users", "add", "bob", cwd=tmp_path, env={"EARFUL_NEW_PASSWORD": "short"})
+    assert short.returncode == 2 and "too short" in short.stderr
+    bad_role = earful("users", "set-role", "ada", "boss", cwd=tmp_path)
+    assert bad_role.returncode == 2 and "unknown role 'boss'" in bad_role.stderr
+    assert earful("users", "set-role", "ada", "manager", cwd=tmp_path).returncode == 0
+    listed = json.loads(earful("users", "list", "--json", cwd=tmp_path).stdout)
+    assert [(u["username"], u["role"]) for u in listed] == [("ada", "manager")]
+    stats = earful("stats", "--json", cwd=tmp_path)
+    assert stats.returncode == 0, stats.stderr
+    assert json.loads(stats.stdout) == {
+        "mentions": 0, "scored": 0,
+        "cases": {"new": 0, "open": 0, "pending": 0, "closed": 0},
+        "replies": {"draft": 0, "approved": 0, "sending": 0, "sent": 0, "failed": 0, "verify": 0},
+        "alerts": 0,
+    }
+
+
+def test_db_downgrade_and_upgrade_commands(tmp_path: Path) -> None:
+    (tmp_path / "config.yaml").write_text("database:\n  url: sqlite:///e.db\n")
+    assert "current: None" in earful("db", "current", cwd=tmp_path).stdout
+    assert earful("db", "upgrade", cwd=tmp_path).returncode == 0
+    assert "current: 0001" in earful("db", "current", cwd=tmp_path).stdout
+    assert earful("db", "downgrade", "base", cwd=tmp_path).returncode == 0
+    assert "current: None" in earful("db", "current", cwd=tmp_path).stdout
