@@ -220,6 +220,8 @@ class Mention(Base):
         sa.Index("ix_mentions_unscored", "scored_at", "id"),
         sa.Index("ix_mentions_conversation", "platform", "conversation_id"),
         sa.Index("ix_mentions_sentiment_time", "sentiment", "created_at"),
+        # The inbox order: most urgent first (unscored last), then newest. See core.inbox.INBOX_ORDER.
+        sa.Index("ix_mentions_urgency_time", sa.text("coalesce(urgency, -1.0) DESC"), sa.text("created_at DESC")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

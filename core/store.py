@@ -11,6 +11,7 @@ listener and `earful import` push tens of thousands of rows per second through h
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable, Mapping, Sequence
@@ -54,7 +55,11 @@ def upsert_authors(session: Session, authors: Iterable[AuthorIn], now: datetime)
     """Insert unknown authors, refresh name and reach of known ones; return ids by (platform, key)."""
     latest: dict[tuple[str, str], AuthorIn] = {}
     for author in authors:
-        latest[(author.platform, author_key(author))] = author
+        key = (author.platform, author_key(author))
+        seen = latest.get(key)
+        if seen is not None and author.followers is None and seen.followers is not None:
+            author = dataclasses.replace(author, followers=seen.followers)  # unknown reach never erases a known one
+        latest[key] = author
     if not latest:
         return {}
     rows = [

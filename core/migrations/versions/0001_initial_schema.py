@@ -210,6 +210,9 @@ def upgrade() -> None:
         batch_op.create_index('ix_mentions_created_at', ['created_at'], unique=False)
         batch_op.create_index('ix_mentions_sentiment_time', ['sentiment', 'created_at'], unique=False)
         batch_op.create_index('ix_mentions_unscored', ['scored_at', 'id'], unique=False)
+        batch_op.create_index(
+            'ix_mentions_urgency_time', [sa.text('coalesce(urgency, -1.0) DESC'), sa.text('created_at DESC')], unique=False
+        )
 
     op.create_table('notes',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -341,6 +344,7 @@ def downgrade() -> None:
     op.drop_table('notes')
     with op.batch_alter_table('mentions', schema=None) as batch_op:
         batch_op.drop_index('ix_mentions_unscored')
+        batch_op.drop_index('ix_mentions_urgency_time')
         batch_op.drop_index('ix_mentions_sentiment_time')
         batch_op.drop_index('ix_mentions_created_at')
         batch_op.drop_index('ix_mentions_conversation')

@@ -1,0 +1,58 @@
+"""Earful's dashboard: `streamlit run dashboard/app.py` (`earful dashboard` sets EARFUL_CONFIG).
+
+Before login the navigation holds only the login page, so no other page can be reached, not even
+by URL; after login it holds the pages of PAGES the user's role may open. Each page checks the role
+again itself, first thing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import streamlit as st
+
+from core.models import Role
+from core.users import has_role
+from dashboard import ui
+from dashboard.views import inbox_page, login_page
+
+
+@dataclass(frozen=True, slots=True)
+class PageSpec:
+    render: Callable[[], None]
+    title: str
+    url_path: str
+    icon: str
+    role: Role  # the least role the menu shows it to; render() checks the same role itself
+
+
+# The pages after login, in menu order; the first one a user may open is where they land.
+# To add one: write dashboard/views/<name>_page.py with a render() whose first lines are
+# `app = ui.load_app()` and `user = ui.page_user(app, ROLE)`, then list it here with that ROLE.
+PAGES: tuple[PageSpec, ...] = (
+    PageSpec(inbox_page.render, "Inbox", "inbox", ":material/inbox:", inbox_page.ROLE),
+)
+LOGIN = PageSpec(login_page.render, "Log in", "login", ":material/login:", Role.viewer)
+
+
+def page(spec: PageSpec, *, default: bool = False) -> st.Page:
+    return st.Page(spec.render, title=spec.title, url_path=spec.url_path, icon=spec.icon, default=default)
+
+
+app = ui.load_app()  # shows the reason and returns None when the configuration or database fail
+st.set_page_config(
+    page_title=app.settings.dashboard.title if app else "Earful",
+    page_icon=":material/hearing:",
+    layout="wide",
+)
+user = ui.current_user(app) if app else None
+allowed = [spec for spec in PAGES if has_role(user, spec.role)] if user else []
+if allowed:
+    navigation = st.navigation([page(spec, default=(i == 0)) for i, spec in enumerate(allowed)])
+else:
+    navigation = st.navigation([page(LOGIN, default=True)])
+if user is not None:
+    ui.account_sidebar(user)
+if app is not None:
+    navigation.run()
