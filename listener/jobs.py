@@ -49,7 +49,7 @@ class Runtime:
     def source(self, name: str) -> Source:
         with self._lock:
             if name not in self._sources:
-                self._sources[name] = self._build(self.settings.source(name))
+                self._sources[name] = self._build(self.settings.source(name), self.matcher)
             return self._sources[name]
 
     def poll(self, name: str) -> PollOutcome:

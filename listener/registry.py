@@ -1,6 +1,6 @@
 """Builds a `Source` from its configuration: one module per platform, loaded on first use.
 
-Each platform module `listener/<platform>.py` exposes `build(config) -> Source`. Importing lazily
+Each platform module `listener/<platform>.py` exposes `build(config, matcher) -> Source`. Importing lazily
 keeps `earful stats` from loading eight client libraries it does not need.
 """
 
@@ -11,9 +11,11 @@ import importlib
 from core.config import SourceBase
 from core.errors import ConfigError
 from listener.base import Source
+from listener.enrich import BrandMatcher
 
 
-def build_source(config: SourceBase) -> Source:
+def build_source(config: SourceBase, matcher: BrandMatcher | None = None) -> Source:
+    """`matcher` carries the brand queries each platform translates into its own search syntax."""
     platform = getattr(config, "platform")
     try:
         module = importlib.import_module(f"listener.{platform}")
@@ -21,4 +23,4 @@ def build_source(config: SourceBase) -> Source:
         if exc.name == f"listener.{platform}":
             raise ConfigError(f"platform {platform!r} has no source module yet", key=f"sources.{config.name}") from None
         raise
-    return module.build(config)
+    return module.build(config, matcher)
