@@ -92,6 +92,10 @@ def _setup_logging(settings: Settings) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if settings.logging.level != "DEBUG":
+        # Client libraries log every request at INFO; keep the log about Earful's own work.
+        for noisy in ("httpx", "httpcore", "urllib3", "apscheduler.executors.default", "apscheduler.scheduler"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 # ---------------------------------------------------------------- init and config

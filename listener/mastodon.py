@@ -163,7 +163,7 @@ def build(config: MastodonSource, matcher: BrandMatcher | None = None) -> Mastod
         api_base_url=config.base_url,
         access_token=token,
         mastodon_version="4.3.0",
-        version_check_mode="none",
+        version_check_mode="created",  # with mastodon_version given: checks locally, no /api/v1/instance call
         ratelimit_method="throw",
         request_timeout=20,
     )
