@@ -37,9 +37,9 @@ Translation to platform search: always a superset
       for ASCII terms (X folds accents, so ``-café`` would also drop "cafe"). Elsewhere they are
       dropped: Mastodon and Discourse stem terms (``-flight`` would drop "flights", which we
       keep) and Reddit and Bluesky do not document their analysis;
-    * platforms without OR (Bluesky, Mastodon, Discourse) get several search strings whose
-      results together are a superset; Hacker News (Algolia) gets all positive words, to be sent
-      as optional words; YouTube gets one word that every match must contain, or nothing;
+    * platforms without OR (Bluesky, Mastodon, Discourse, Hacker News) get several search
+      strings, one per OR branch, whose results together are a superset; YouTube gets one word
+      that every match must contain, or nothing;
     * language filters are pushed only to X, together with ``lang:und``, because locally an
       item of unknown language passes the filter.
 """
@@ -88,6 +88,9 @@ class QuerySyntaxError(InvalidInput):
         self.expression = expression
         self.column = column
         self.problem = problem
+        if not expression.strip():
+            super().__init__(problem)
+            return
         caret = " " * (column - 1) + "^"
         super().__init__(f"{problem} (column {column})\n  {expression}\n  {caret}")
 
@@ -175,7 +178,7 @@ def _tokenize(expr: str) -> list[_Token]:
         elif ch in _OPEN_QUOTES:
             end = next((j for j in range(i + 1, n) if expr[j] in _CLOSE_QUOTES), -1)
             if end < 0:
-                raise QuerySyntaxError(expr, col, "unterminated quote: this phrase has no closing \"")
+                raise QuerySyntaxError(expr, col, 'unterminated quote: no closing " after it')
             words = expr[i + 1 : end].split()
             if not words:
                 raise QuerySyntaxError(expr, col, "empty phrase \"\": put words between the quotes")
@@ -223,7 +226,10 @@ def _word_term(word: str, expr: str, col: int) -> Term:
 
 
 class _Parser:
-    """Recursive descent over: or := and (OR and)*; and := not ((AND)? not)*; not := NOT not | atom."""
+    """Recursive descent, one method per precedence level.
+
+    or := and (OR and)*;  and := not ((AND)? not)*;  not := NOT not | atom;  atom := term | (or)
+    """
 
     _STARTS_OPERAND = frozenset({"term", "(", "NOT"})
 
@@ -435,7 +441,7 @@ def _compile(node: Node) -> _Predicate:
 
 
 def _exclude_term(entry: str, index: int) -> Term:
-    """Read one ``exclude`` entry: "@x", "#x", a word, or several words (a phrase, quotes optional)."""
+    """Read one ``exclude`` entry: "@x", "#x", a word, or words (a phrase, quotes optional)."""
     where = f"exclude[{index}]"
     if not isinstance(entry, str):
         raise InvalidInput(f"{where}: expected a string, got {type(entry).__name__}")
@@ -646,7 +652,13 @@ def _word_or_quoted(text: str) -> str:
     return f'"{text}"'
 
 
-def _render(node: Node, term: Callable[[Term], str], negate: Callable[[Node], str | None]) -> str:
+def _render(
+    node: Node,
+    term: Callable[[Term], str],
+    negate: Callable[[Node], str | None],
+    *,
+    and_sep: str = " ",
+) -> str:
     """Render with explicit parentheses around every nested group (precedence differs by site)."""
 
     def go(n: Node, nested: bool) -> str | None:
@@ -660,7 +672,7 @@ def _render(node: Node, term: Callable[[Term], str], negate: Callable[[Node], st
             parts = [s for op in n.operands if (s := go(op, True)) is not None]
             if len(parts) == 1:
                 return parts[0]
-            inner = " ".join(parts)
+            inner = and_sep.join(parts)
         return f"({inner})" if nested else inner
 
     out = go(node, False)
@@ -699,8 +711,8 @@ def _x_term(term: Term) -> str:
 def _x_negation(node: Node) -> str | None:
     """Negate on X only what X matches exactly like us; None drops the negation (broader)."""
     if isinstance(node, Or):
-        parts = [_x_negation(op) for op in node.operands]
-        return None if any(p is None for p in parts) else " ".join(parts)  # type: ignore[misc]
+        parts = [p for op in node.operands if (p := _x_negation(op)) is not None]
+        return " ".join(parts) if len(parts) == len(node.operands) else None
     if not isinstance(node, _TERM_TYPES) or not _x_term(node).isascii():
         return None
     if isinstance(node, Handle) and not _X_USERNAME.fullmatch(node.user):
@@ -749,18 +761,10 @@ def to_reddit(q: BrandQuery) -> str:
     hashtags become plain words (Reddit has neither). Search covers titles and self-text only;
     comments must be collected separately.
     """
-    text = _render(_positive_or_fail(q), _reddit_term, lambda _n: None)
-    return _check_length("Reddit", text.replace(") (", ") AND (").replace(" ", " ", 0), REDDIT_MAX_QUERY)
-
-
-def _positive_or_fail(q: BrandQuery) -> Node:
     positive = _positive(q.ast)
     assert positive is not None, "parse() guarantees a positive term"
-    return _and_explicit(positive)
-
-
-def _and_explicit(node: Node) -> Node:
-    return node  # rendering inserts AND for Reddit below
+    text = _render(positive, _reddit_term, lambda _n: None, and_sep=" AND ")
+    return _check_length("Reddit", text, REDDIT_MAX_QUERY)
 
 
 # --------------------------------------------------------------------------- AND-only engines
@@ -772,7 +776,8 @@ def _bluesky_term(term: Term) -> str:
     if isinstance(term, Hashtag):
         return f"#{term.tag}"  # Bluesky filters on the post's tag facets
     if isinstance(term, Handle):
-        return f'"{term.user}"'  # "@name.tld" would turn into a mention filter, or vanish if unresolved
+        # "@name.tld" would become a mention filter, or vanish when the handle does not resolve.
+        return f'"{term.user}"'
     return _word_or_quoted(term.text)
 
 
@@ -806,6 +811,20 @@ def to_mastodon(q: BrandQuery) -> tuple[str, ...]:
     return tuple(" ".join(_mastodon_term(t) for t in terms) for terms in _disjuncts(q.ast))
 
 
+def _word_searches(q: BrandQuery) -> tuple[str, ...]:
+    """Searches of plain words, for engines that AND words and know no phrases, @ or #."""
+    disjuncts = _disjuncts(q.ast)
+    word_sets = [frozenset(w for t in terms for w in _words(t)) for terms in disjuncts]
+    out: list[str] = []
+    for terms, words in zip(disjuncts, word_sets):
+        if any(other < words for other in word_sets):
+            continue  # a search for fewer of these words already covers this one
+        text = " ".join(dict.fromkeys(w for t in terms for w in _words(t)))
+        if text not in out:
+            out.append(text)
+    return tuple(out)
+
+
 def to_discourse(q: BrandQuery) -> tuple[str, ...]:
     """Discourse ``/search.json`` ``q`` values; run each and merge.
 
@@ -813,24 +832,19 @@ def to_discourse(q: BrandQuery) -> tuple[str, ...]:
     category, so every term is sent as plain words (a phrase as its words). Words shorter than
     the site's ``min_search_term_length`` (3 by default) are ignored by Discourse.
     """
-    out = []
-    for terms in _disjuncts(q.ast):
-        words = dict.fromkeys(w for t in terms for w in _words(t))
-        out.append(" ".join(words))
-    return tuple(dict.fromkeys(out))
+    return _word_searches(q)
 
 
-def to_hackernews(q: BrandQuery) -> str:
-    """Hacker News (Algolia) ``query``: every positive word, to be sent also as ``optionalWords``.
+def to_hackernews(q: BrandQuery) -> tuple[str, ...]:
+    """Hacker News (Algolia ``search_by_date``) ``query`` values; run each and merge.
 
-    Algolia ANDs words unless they are optional; with all words optional a story or comment
-    matching any one word is returned, the broadest form, and the local check does the rest.
-    Algolia ignores @ and #, and matches prefixes and typos, which only widens the result.
-    With four or more optional words Algolia asks for more matching words after each 1,000
-    hits; a polling window far below 1,000 new items is unaffected.
+    Algolia requires every word of a query (no OR, no NOT; phrases and ``-`` only with
+    ``advancedSyntax``) and ignores @ and #, so each search is the plain words of one OR branch.
+    Algolia also matches prefixes and typos, which only widens the result. (Sending all words
+    once with ``optionalWords`` would save requests, but Algolia then requires more matching
+    words after every 1,000 hits, and the HN API does not document the parameter.)
     """
-    words = dict.fromkeys(w for t in _positive_terms(q.ast) for w in _words(t))
-    return " ".join(words)
+    return _word_searches(q)
 
 
 def to_youtube(q: BrandQuery) -> str:
