@@ -7,6 +7,7 @@ one readable message on stderr, never a traceback.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -348,19 +349,19 @@ def import_(
     if as_json:
         print(json.dumps({
             "rows": report.rows, "inserted": report.inserted,
-            "duplicates": [vars(d) if not hasattr(d, "_asdict") else d._asdict() for d in report.duplicates],
-            "rejected": [vars(r) if not hasattr(r, "_asdict") else r._asdict() for r in report.rejected],
-        }, default=str))
+            "duplicates": [dataclasses.asdict(d) for d in report.duplicates],
+            "rejected": [dataclasses.asdict(r) for r in report.rejected],
+        }))
         return
     out.print(
         f"{report.rows} rows: {report.inserted} inserted, {len(report.duplicates)} duplicates, "
-        f"{len(report.rejected)} rejected"
+        f"{len(report.rejected)} rejected", highlight=False,
     )
-    for title, issues in (("rejected", report.rejected), ("duplicates", report.duplicates)):
+    for kind, issues in (("rejected", report.rejected), ("duplicate", report.duplicates)):
         for issue in issues[:show]:
-            out.print(f"  {title[:-1] if title.endswith('s') else title} line {issue.line}: {issue.reason}", highlight=False, markup=False)
+            out.print(f"  {kind} {issue}", highlight=False, markup=False)
         if len(issues) > show:
-            out.print(f"  ... and {len(issues) - show} more {title} (use --json for all)")
+            out.print(f"  ... and {len(issues) - show} more {kind} rows (--json lists all)", highlight=False)
 
 
 # ---------------------------------------------------------------- run, dashboard, demo

@@ -91,6 +91,6 @@ class HackerNewsListener:
         self.client.close()
 
 
-def build(config: HackerNewsSource, matcher: BrandMatcher | None = None) -> HackerNewsListener:
+def build(config: HackerNewsSource, matcher: BrandMatcher | None = None, *, timeout: float = 20.0) -> HackerNewsListener:
     queries = [s for qs in (matcher.queries.values() if matcher else ()) for q in qs for s in to_hackernews(q)]
-    return HackerNewsListener(config.name, make_client(config.base_url), queries)
+    return HackerNewsListener(config.name, make_client(config.base_url, timeout=timeout), queries)

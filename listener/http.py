@@ -15,14 +15,18 @@ import httpx
 from core.errors import AuthFailed, PlatformError, RateLimited, Unavailable
 
 USER_AGENT = "earful/0.1 (+self-hosted social listening)"
-TIMEOUT = httpx.Timeout(20.0, connect=10.0)
 
 
-def make_client(base_url: str = "", headers: dict[str, str] | None = None, transport: httpx.BaseTransport | None = None) -> httpx.Client:
+def make_client(
+    base_url: str = "",
+    headers: dict[str, str] | None = None,
+    transport: httpx.BaseTransport | None = None,
+    timeout: float = 20.0,
+) -> httpx.Client:
     return httpx.Client(
         base_url=base_url,
         headers={"User-Agent": USER_AGENT, **(headers or {})},
-        timeout=TIMEOUT,
+        timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
         follow_redirects=True,
         transport=transport,
     )

@@ -157,7 +157,7 @@ def _max_id(ids: Sequence[Any], current: str | None) -> str | None:
     return str(max(values)) if values else current
 
 
-def build(config: MastodonSource, matcher: BrandMatcher | None = None) -> MastodonListener:
+def build(config: MastodonSource, matcher: BrandMatcher | None = None, *, timeout: float = 20.0) -> MastodonListener:
     token = MastodonCredentials().access_token if config.sandbox else (config.access_token.get_secret_value() if config.access_token else None)
     api = Mastodon(
         api_base_url=config.base_url,
@@ -165,7 +165,7 @@ def build(config: MastodonSource, matcher: BrandMatcher | None = None) -> Mastod
         mastodon_version="4.3.0",
         version_check_mode="created",  # with mastodon_version given: checks locally, no /api/v1/instance call
         ratelimit_method="throw",
-        request_timeout=20,
+        request_timeout=timeout,
     )
     queries = [s for qs in (matcher.queries.values() if matcher else ()) for q in qs for s in to_mastodon(q)]
     return MastodonListener(config.name, api, queries, config.owned_accounts, read_mentions=bool(token))

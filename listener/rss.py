@@ -106,5 +106,5 @@ class FeedListener:
         self.client.close()
 
 
-def build(config: RssSource, matcher: BrandMatcher | None = None) -> FeedListener:
-    return FeedListener(config.name, make_client(), config.feeds)
+def build(config: RssSource, matcher: BrandMatcher | None = None, *, timeout: float = 20.0) -> FeedListener:
+    return FeedListener(config.name, make_client(timeout=timeout), config.feeds)

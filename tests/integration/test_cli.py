@@ -98,3 +98,25 @@ def test_db_downgrade_and_upgrade_commands(tmp_path: Path) -> None:
     assert "current: 0001" in earful("db", "current", cwd=tmp_path).stdout
     assert earful("db", "downgrade", "base", cwd=tmp_path).returncode == 0
     assert "current: None" in earful("db", "current", cwd=tmp_path).stdout
+
+
+def test_import_reports_duplicates_and_rejections_with_line_numbers(tmp_path: Path) -> None:
+    (tmp_path / "config.yaml").write_text("database:\n  url: sqlite:///e.db\n")
+    (tmp_path / "export.csv").write_text(
+        "tweet_id,text,tweet_created\n"
+        "1,first,2/24/2015 11:35\n"
+        "2,,2/24/2015 11:36\n"
+        "1,first again,2/24/2015 11:37\n"
+        "3,third,Tue 24 Feb 2015 11:38:00 +0000\n"
+        "4,fourth,31/31/2015\n"
+    )
+    args = ("import", "export.csv", "--id-col", "tweet_id", "--time-col", "tweet_created", "--json")
+    result = earful(*args, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert (report["rows"], report["inserted"]) == (5, 2)
+    assert [(d["line"], d["reason"]) for d in report["duplicates"]] == [(4, "duplicate of line 2")]
+    assert [r["line"] for r in report["rejected"]] == [3, 6]
+    assert "text is empty" in report["rejected"][0]["reason"]
+    missing = earful("import", "export.csv", "--text-col", "body", cwd=tmp_path)
+    assert missing.returncode == 2 and "body" in missing.stderr and "--text-col" in missing.stderr
