@@ -25,6 +25,9 @@ PLATFORMS: tuple[str, ...] = (
 
 @dataclass(frozen=True, slots=True)
 class AuthorIn:
+    """A post's author. `handle` is written as the platform shows it: `@jo@mastodon.social`, `@jo` on
+    X, `u/jo` on Reddit, `jo.bsky.social`, `pg` on Hacker News; the dashboard prints it as given."""
+
     platform: str
     handle: str
     native_id: str | None = None

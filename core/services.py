@@ -71,6 +71,7 @@ def dashboard_command(settings: Settings) -> list[str]:
         "--browser.gatherUsageStats", "false",
         "--server.fileWatcherType", "none",
         "--theme.base", "light",
+        "--client.toolbarMode", "viewer",
     ]
 
 

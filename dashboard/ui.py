@@ -152,7 +152,7 @@ def mention_card(row: InboxRow) -> None:
     with st.container(border=True):
         body, side = st.columns([5, 1])
         with body:
-            author = f"@{row.author_handle}" if row.author_handle else "unknown author"
+            author = row.author_handle or "unknown author"
             if row.author_name and row.author_name != row.author_handle:
                 author += f" ({row.author_name})"
             reach = f"{row.author_followers:,} followers" if row.author_followers is not None else "reach unknown"

@@ -54,7 +54,8 @@ def map_entry(entry: Mapping[str, Any], *, feed_url: str, feed_title: str | None
         title=html_to_text(entry.get("title")) or None,
         created_at=_entry_time(entry),
         url=link,
-        author=AuthorIn(platform=PLATFORM, handle=f"{author} ({feed_title or feed_url})"[:300], name=author) if author else None,
+        # Feed authors have no platform-wide identity: the key is per feed, the handle the name shown.
+        author=AuthorIn(platform=PLATFORM, handle=str(author)[:300], native_id=f"{feed_url}#{author}"[:300]) if author else None,
         raw={"feed": feed_url, "id": entry_id, "title": entry.get("title"), "link": link, "summary": body},
     )
 
