@@ -46,7 +46,7 @@ def seeded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Database
             for i, text in enumerate(HOSTILE)
         ]
         items.append(MentionIn("x", "f0", FRIENDLY[0], created_at=now - timedelta(minutes=9), language="en",
-                               author=AuthorIn("x", "ann", followers=1234), brands=("Acme",)))
+                               author=AuthorIn("x", "@ann", followers=1234), brands=("Acme",)))
         items.append(MentionIn("reddit", "f1", FRIENDLY[1], created_at=now - timedelta(minutes=20), language="en",
                                author=AuthorIn("reddit", "bob"), brands=("Acme",)))
         store_batch(s, items, now=now)
