@@ -1,0 +1,66 @@
+"""The real APScheduler wiring: one job per source, persisted, and a stuck source delays no other."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from core.config import load_config
+from core.db import Database
+from core.models import Source
+from listener.jobs import Runtime, install_runtime
+from listener.sandbox import FaultKind, Sandbox
+from listener.scheduler import build_scheduler, schedule_polls
+
+
+def config_for(tmp_path: Path, sb: Sandbox) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        f"database:\n  url: sqlite:///{tmp_path / 'e.db'}\n"
+        "brands:\n  - {name: Skylark Air, queries: [{expression: 'skylark OR skylarkair'}]}\n"
+        "sources:\n"
+        f"  - {{name: slow, platform: mastodon, sandbox: true, base_url: '{sb.base_urls['mastodon']}', interval_seconds: 60}}\n"
+        f"  - {{name: hn, platform: hackernews, sandbox: true, base_url: '{sb.base_urls['hackernews']}', interval_seconds: 60}}\n"
+    )
+    return path
+
+
+@pytest.mark.timeout(60)
+def test_a_hanging_source_does_not_delay_another_and_jobs_persist(tmp_path: Path) -> None:
+    with Sandbox(port=0) as sb:
+        path = config_for(tmp_path, sb)
+        settings = load_config(path, env={})
+        db = Database.open(settings.database.url)
+        runtime = Runtime(settings, db)
+        install_runtime(str(path), runtime)
+        # every Mastodon answer hangs for 8 s (the client waits up to 20 s)
+        sb.inject("mastodon", FaultKind.DELAY, times=50, delay_s=8)
+        scheduler = build_scheduler(settings)
+        scheduler.start(paused=True)
+        assert schedule_polls(scheduler, settings, str(path)) == ["poll:hn", "poll:slow"]
+        started = time.monotonic()
+        scheduler.resume()
+        try:
+            while time.monotonic() - started < 7:  # bounded wait, well inside the hang
+                with db.session() as s:
+                    hn = s.scalar(sa.select(Source).where(Source.name == "hn"))
+                    slow = s.scalar(sa.select(Source).where(Source.name == "slow"))
+                    if hn.last_success_at is not None:
+                        break
+                time.sleep(0.1)
+            assert hn.last_success_at is not None, "the hanging source held up the other one"
+            assert slow.last_success_at is None
+        finally:
+            scheduler.shutdown(wait=False)
+        # the job store survives a restart of the scheduler
+        again = build_scheduler(settings)
+        again.start(paused=True)
+        try:
+            assert sorted(job.id for job in again.get_jobs()) == ["poll:hn", "poll:slow"]
+        finally:
+            again.shutdown(wait=False)
+        runtime.close()
+        db.dispose()
