@@ -300,6 +300,62 @@ def users_set_password(
     out.print(f"password of {username} changed")
 
 
+# ---------------------------------------------------------------- customers
+
+customers_app = typer.Typer(help="Customer profiles that span platforms.", no_args_is_help=True)
+app.add_typer(customers_app, name="customers")
+
+
+@customers_app.command("link")
+def customers_link(
+    ctx: typer.Context,
+    authors: list[str] = typer.Argument(..., help="Two or more PLATFORM:HANDLE, e.g. x:@jo mastodon:@jo@social.example"),
+    acting_as: str = typer.Option(..., "--as", help="Your Earful username (recorded in the audit log)."),
+    name: Optional[str] = typer.Option(None, "--name", help="Display name of the customer."),
+) -> None:
+    """Declare that several platform authors are one customer."""
+    from core.customers import link_authors
+    from core.users import get_user
+
+    def body() -> int:
+        db = ctx.obj.database()
+        with db.session() as session:
+            actor = get_user(session, acting_as)
+            if actor is None:
+                raise InvalidInput(f"no user {acting_as!r}; list them with `earful users list`")
+            return link_authors(session, actor, authors, name=name).id
+
+    customer_id = guarded(body)
+    out.print(f"linked {len(authors)} authors as customer {customer_id}")
+
+
+@customers_app.command("history")
+def customers_history(
+    ctx: typer.Context,
+    author: str = typer.Argument(..., help="PLATFORM:HANDLE"),
+    limit: int = typer.Option(50, "--limit"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """What this person said on every platform, newest first."""
+    from core.customers import customer_mentions, find_author, parse_author_ref
+
+    def body() -> list[dict[str, Any]]:
+        db = ctx.obj.database()
+        with db.session() as session:
+            found = find_author(session, *parse_author_ref(author))
+            return [
+                {"platform": m.platform, "id": m.native_id, "created_at": m.created_at.isoformat(), "text": m.text, "url": m.url}
+                for m in customer_mentions(session, found.id, limit=limit)
+            ]
+
+    rows = guarded(body)
+    if as_json:
+        print(json.dumps(rows))
+        return
+    for r in rows:
+        out.print(f"{r['created_at'][:16]} {r['platform']:<10} {r['text'][:100]}", highlight=False, markup=False)
+
+
 # ---------------------------------------------------------------- import
 
 @app.command("import")

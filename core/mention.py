@@ -34,6 +34,7 @@ class AuthorIn:
     name: str | None = None
     followers: int | None = None
     url: str | None = None
+    verified_domain: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -206,6 +206,9 @@ class Author(Base):
     url: Mapped[str | None] = mapped_column(sa.Text)
     followers: Mapped[int | None] = mapped_column(sa.BigInteger)
     customer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("customers.id", ondelete="SET NULL"), index=True)
+    # A domain the platform verified as this person's (a Bluesky domain handle, a Mastodon profile
+    # link with verified_at). Authors sharing one are linked to one customer automatically.
+    verified_domain: Mapped[str | None] = mapped_column(sa.String(253), index=True)
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

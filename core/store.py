@@ -74,6 +74,7 @@ def upsert_authors(session: Session, authors: Iterable[AuthorIn], now: datetime)
             "name": a.name,
             "url": a.url,
             "followers": a.followers,
+            "verified_domain": a.verified_domain,
             "first_seen_at": now,
             "updated_at": now,
         }
@@ -87,6 +88,7 @@ def upsert_authors(session: Session, authors: Iterable[AuthorIn], now: datetime)
             "handle": stmt.excluded.handle,
             "name": sa.func.coalesce(stmt.excluded.name, table.c.name),
             "followers": sa.func.coalesce(stmt.excluded.followers, table.c.followers),
+            "verified_domain": sa.func.coalesce(stmt.excluded.verified_domain, table.c.verified_domain),
             "updated_at": stmt.excluded.updated_at,
         },
     )
@@ -102,6 +104,11 @@ def upsert_authors(session: Session, authors: Iterable[AuthorIn], now: datetime)
                 sa.select(Author.id, Author.key).where(Author.platform == platform, Author.key.in_(chunk))
             ):
                 ids[(platform, key)] = author_id
+    domains = {a.verified_domain for a in latest.values() if a.verified_domain}
+    if domains:
+        from core.customers import link_verified
+
+        link_verified(session, domains)
     return ids
 
 

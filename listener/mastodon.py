@@ -52,6 +52,7 @@ def map_status(status: Mapping[str, Any], *, owned: frozenset[str] = frozenset()
             name=account.get("display_name") or None,
             followers=account.get("followers_count"),
             url=account.get("url"),
+            verified_domain=verified_domain(account),
         ),
         language=status.get("language"),
         parent_id=str(status["in_reply_to_id"]) if status.get("in_reply_to_id") else None,
@@ -61,6 +62,19 @@ def map_status(status: Mapping[str, Any], *, owned: frozenset[str] = frozenset()
         is_own=acct.lower().lstrip("@") in owned or handle.lower().lstrip("@") in owned,
         raw=_plain(status),
     )
+
+
+def verified_domain(account: Mapping[str, Any]) -> str | None:
+    """The host of the first profile link the instance verified (rel="me"), if any."""
+    from urllib.parse import urlsplit
+
+    for field in account.get("fields") or ():
+        if field.get("verified_at"):
+            value = html_to_text(field.get("value"))
+            host = urlsplit(value if "://" in value else f"https://{value}").hostname
+            if host:
+                return host.lower().removeprefix("www.")
+    return None
 
 
 def _plain(value: Any) -> Any:

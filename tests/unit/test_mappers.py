@@ -108,3 +108,13 @@ def test_rss_entry() -> None:
 )
 def test_html_to_text(markup: str, text: str) -> None:
     assert html_to_text(markup) == text
+
+
+def test_mastodon_verified_profile_link_gives_the_domain() -> None:
+    account = dict(MASTODON_STATUS["account"], fields=[
+        {"name": "blog", "value": '<a href="https://www.jo.example/">jo.example</a>', "verified_at": None},
+        {"name": "site", "value": '<a href="https://www.Jo.Example/about" rel="me">https://www.Jo.Example/about</a>',
+         "verified_at": "2025-01-01T00:00:00.000+00:00"},
+    ])
+    assert map_status(dict(MASTODON_STATUS, account=account)).author.verified_domain == "jo.example"
+    assert map_status(MASTODON_STATUS).author.verified_domain is None
