@@ -123,6 +123,7 @@ class MastodonListener:
         self.queries = list(dict.fromkeys(q for q in queries if q))
         self.owned = frozenset(o.lower().lstrip("@") for o in owned)
         self.read_mentions = read_mentions
+        self._own_account: Mapping[str, Any] | None = None
 
     def fetch(self, cursors: Mapping[str, str]) -> Batch:
         mentions: list[MentionIn] = []
@@ -151,6 +152,19 @@ class MastodonListener:
                 if newest:
                     new_cursors["mentions"] = newest
                 more = more or len(notes) >= PAGE
+                # The brand's own posts, so a case shows both sides of the exchange.
+                if self._own_account is None:
+                    self._own_account = self.api.me()
+                own_id = self._own_account["id"]
+                owned = self.owned | {str(self._own_account["acct"]).lower()}
+                own = list(self.api.account_statuses(own_id, min_id=cursors.get("own"), limit=PAGE))
+                got, bad = map_each(own, lambda s: map_status(s, owned=owned), source=self.name)
+                mentions += got
+                skipped += bad
+                newest = _max_id([s.get("id") for s in own], cursors.get("own"))
+                if newest:
+                    new_cursors["own"] = newest
+                more = more or len(own) >= PAGE
         except Exception as exc:
             if isinstance(exc, (MastodonRatelimitError, MastodonAPIError, MastodonNetworkError)):
                 raise translate_error(exc, self.api) from exc

@@ -65,6 +65,7 @@ class MastodonApi:
         server.route("GET", "/api/v2/search", self.search)
         server.route("GET", "/api/v1/notifications", self.notifications)
         server.route("GET", "/api/v1/timelines/tag/{tag}", self.tag_timeline)
+        server.route("GET", "/api/v1/accounts/{id}/statuses", self.account_statuses)
         server.route("GET", "/api/v1/statuses/{id}", self.status)
         server.route("GET", "/api/v1/statuses/{id}/context", self.context)
         server.route("POST", "/api/v1/statuses", self.post_status)
@@ -155,6 +156,16 @@ class MastodonApi:
             return MastodonErrors().unauthorized()
         tag = "#" + req.params["tag"].lower()
         items = [p for p in reversed(self.world.posts("mastodon")) if tag in p.text.lower()]
+        page = _id_window(items, req.arg("max_id"), req.arg("min_id"), req.arg("since_id"), _limit(req, 20, 40))
+        keep = {k: v for k, v in req.query.items() if k == "limit"}
+        return Response.json([self._status(p) for p in page], headers=_link(req, [p.id for p in page], keep))
+
+    def account_statuses(self, req: Request) -> Response:
+        """GET /api/v1/accounts/:id/statuses: an account's own posts (the brand's replies included)."""
+        if not self._authorized(req):
+            return MastodonErrors().unauthorized()
+        account_id = req.params["id"]
+        items = [p for p in reversed(self.world.posts("mastodon")) if str(p.author.id) == account_id]
         page = _id_window(items, req.arg("max_id"), req.arg("min_id"), req.arg("since_id"), _limit(req, 20, 40))
         keep = {k: v for k, v in req.query.items() if k == "limit"}
         return Response.json([self._status(p) for p in page], headers=_link(req, [p.id for p in page], keep))

@@ -113,3 +113,17 @@ def test_revoked_token_marks_the_source_unhealthy(db, sandbox, clock) -> None:  
     assert poller.poll().status == "auth_failed"
     row = poller.row()
     assert row.health == SourceHealth.unhealthy and "access token" in row.last_error
+
+
+def test_the_brands_own_replies_are_collected_as_its_own(db, sandbox, clock) -> None:  # noqa: F811
+    parent = next(p for p in sandbox.world.posts("mastodon") if p.author.handle != "skylarkair")
+    reply = sandbox.world.reply("mastodon", parent.id, "So sorry about this, we are on it. DM us your booking reference?")
+    poller = Poller(db, build("mastodon", sandbox), clock)
+    assert poller.poll().status == "ok"
+    import sqlalchemy as sa
+
+    from core.models import Mention
+
+    with db.session() as s:
+        mine = s.scalar(sa.select(Mention).where(Mention.native_id == str(reply.id)))
+        assert mine is not None and mine.is_own and mine.parent_id == str(parent.id)
