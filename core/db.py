@@ -66,6 +66,34 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+@contextmanager
+def _migration_connection(engine: Engine) -> Iterator[sa.Connection]:
+    """A connection whose whole migration is one transaction, DDL included, on both backends.
+
+    Python's sqlite3 module commits DDL on its own, so a process killed halfway through a migration
+    would leave half a schema. For migrations Earful opens its own SQLite transaction with
+    BEGIN IMMEDIATE, which also makes a second process that starts at the same moment wait and then
+    find the schema already upgraded.
+    """
+    if engine.dialect.name != "sqlite":
+        with engine.begin() as connection:
+            yield connection
+        return
+    migrator = sa.create_engine(engine.url, poolclass=sa.pool.NullPool, connect_args={"timeout": 30})
+
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        _sqlite_pragmas(dbapi_connection, _record)
+        dbapi_connection.isolation_level = None
+
+    sa.event.listen(migrator, "connect", on_connect)
+    sa.event.listen(migrator, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+    try:
+        with migrator.begin() as connection:
+            yield connection
+    finally:
+        migrator.dispose()
+
+
 def alembic_config(engine: Engine) -> AlembicConfig:
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
@@ -75,14 +103,14 @@ def alembic_config(engine: Engine) -> AlembicConfig:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     cfg = alembic_config(engine)
-    with engine.begin() as connection:
+    with _migration_connection(engine) as connection:
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, revision)
 
 
 def downgrade(engine: Engine, revision: str = "base") -> None:
     cfg = alembic_config(engine)
-    with engine.begin() as connection:
+    with _migration_connection(engine) as connection:
         cfg.attributes["connection"] = connection
         command.downgrade(cfg, revision)
 
@@ -107,7 +135,13 @@ class Database:
     def open(cls, url: str, *, echo: bool = False, migrate: bool = True) -> Database:
         engine = create_db_engine(url, echo=echo)
         if migrate and current_revision(engine) != head_revision(engine):
-            upgrade(engine)
+            try:
+                upgrade(engine)
+            except sa.exc.DBAPIError:
+                # Another Earful process (the scheduler and the dashboard start together) may have
+                # migrated first; that is only an error if the schema is still not at head.
+                if current_revision(engine) != head_revision(engine):
+                    raise
         return cls(engine)
 
     @contextmanager

@@ -2,8 +2,9 @@
 
 Shared by the pollers and `earful import`, so an imported row and a polled post are treated alike.
 Platform searches are broader than the brand's expression (see listener.query), so every item is
-re-checked here; an item that matches no configured brand is still kept when it came from a source
-that targets the brand directly (mentions of an owned account), and is otherwise dropped by the caller.
+re-checked here. The poller keeps an item only when it matches a brand or was posted by one of the
+brand's own accounts (`is_own`); a mention of an owned account matches because brand queries list
+the account's handles (`handles:` in config).
 """
 
 from __future__ import annotations
