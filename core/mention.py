@@ -53,6 +53,9 @@ class MentionIn:
     reposts: int = 0
     replies: int = 0
     is_own: bool = False
+    # Addressed to the brand: a notification of its account, a reply to its post, a comment on its
+    # channel. Kept even when the text names no brand (the poller keeps brands, is_own or direct).
+    direct: bool = False
     raw: Mapping[str, Any] = field(default_factory=dict)
     # Names of the configured brands (own or competitor) this item matched; set by the matcher.
     brands: tuple[str, ...] = ()

@@ -26,6 +26,8 @@ long after its (backdated) ``createdAt`` can be missed; Bluesky offers no better
 
 from __future__ import annotations
 
+import dataclasses
+
 from datetime import datetime
 from functools import partial
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -247,7 +249,8 @@ class BlueskyListener:
             chunk = uris[start : start + GET_POSTS_MAX]
             found = self._query("app.bsky.feed.getPosts", models.AppBskyFeedGetPosts.Params(uris=chunk))
             posts += found.get("posts") or []
-        got, bad = map_each(posts, lambda p: map_post(p, own_did=self._own_did), source=self.name)
+        got, bad = map_each(posts, lambda p: dataclasses.replace(map_post(p, own_did=self._own_did), direct=True),
+                            source=self.name)
         times = [t for n in notes if isinstance(n, Mapping) and (t := _time(n.get("indexedAt"))) is not None]
         top = max([*times, *([top] if top else [])], default=None)
         reached_mark = since is not None and any(t <= since for t in times)

@@ -2,9 +2,9 @@
 
 Shared by the pollers and `earful import`, so an imported row and a polled post are treated alike.
 Platform searches are broader than the brand's expression (see listener.query), so every item is
-re-checked here. The poller keeps an item only when it matches a brand or was posted by one of the
-brand's own accounts (`is_own`); a mention of an owned account matches because brand queries list
-the account's handles (`handles:` in config).
+re-checked here. The poller keeps an item only when it matches a brand, was posted by one of the
+brand's own accounts (`is_own`), or was addressed to the brand (`direct`: notifications of its
+account, comments on its channels), whatever its text says.
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ PLATFORM = "mastodon"
 PAGE = 40
 
 
-def map_status(status: Mapping[str, Any], *, owned: frozenset[str] = frozenset()) -> MentionIn:
+def map_status(status: Mapping[str, Any], *, owned: frozenset[str] = frozenset(), direct: bool = False) -> MentionIn:
     """A Mastodon Status entity (GET /api/v1/statuses/:id shape) as a mention."""
     account = status["account"]
     acct = str(account["acct"])
@@ -60,6 +60,7 @@ def map_status(status: Mapping[str, Any], *, owned: frozenset[str] = frozenset()
         reposts=int(status.get("reblogs_count") or 0),
         replies=int(status.get("replies_count") or 0),
         is_own=acct.lower().lstrip("@") in owned or handle.lower().lstrip("@") in owned,
+        direct=direct,
         raw=_plain(status),
     )
 
@@ -145,7 +146,7 @@ class MastodonListener:
             if self.read_mentions:
                 notes = list(self.api.notifications(types=["mention"], min_id=cursors.get("mentions"), limit=PAGE))
                 statuses = [n["status"] for n in notes if n.get("status")]
-                got, bad = map_each(statuses, lambda s: map_status(s, owned=self.owned), source=self.name)
+                got, bad = map_each(statuses, lambda s: map_status(s, owned=self.owned, direct=True), source=self.name)
                 mentions += got
                 skipped += bad
                 newest = _max_id([n.get("id") for n in notes], cursors.get("mentions"))

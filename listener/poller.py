@@ -89,7 +89,7 @@ def poll(
             return _record_failure(db, source_id, wrapped, clock(), rand, backoff_cap, inserted, pages)
         pages += 1
         skipped += batch.skipped
-        kept = [m for m in enrich(batch.mentions, matcher) if m.brands or m.is_own]
+        kept = [m for m in enrich(batch.mentions, matcher) if m.brands or m.is_own or m.direct]
         stamp = clock()
         with db.session() as session:
             result = store_batch(session, kept, source_id=source_id, cursors=batch.cursors, now=stamp)

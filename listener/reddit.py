@@ -25,6 +25,8 @@ until the reset, so the poller pauses the source instead of a thread sleeping).
 
 from __future__ import annotations
 
+import dataclasses
+
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -58,6 +60,10 @@ _GONE_AUTHORS = frozenset({"[deleted]", "[removed]"})
 
 
 # --------------------------------------------------------------------------- pure mapping
+
+
+def _directed(mention: MentionIn | None, direct: bool) -> MentionIn | None:
+    return dataclasses.replace(mention, direct=True) if mention is not None and direct else mention
 
 
 def map_thing(thing: Mapping[str, Any], *, owned: frozenset[str] = frozenset()) -> MentionIn | None:
@@ -344,7 +350,10 @@ class RedditListener:
             raise Unavailable(PLATFORM, f"unexpected answer from {stream.path}: {exc}") from exc
         fresh, reached = unseen(children, cursor)
         out = _Page()
-        out.mentions, out.skipped = map_each(fresh, lambda t: map_thing(t, owned=self.owned), source=self.name)
+        direct = stream.key == "mentions"  # the account's inbox: u/name mentions
+        out.mentions, out.skipped = map_each(
+            fresh, lambda t: _directed(map_thing(t, owned=self.owned), direct), source=self.name
+        )
         newest = max(filter(None, [run.newest if run else None, *map(Position.of, fresh)]), default=None)
         pages = (run.pages if run else 0) + 1
         if after and not reached and newest and pages < self.max_pages:

@@ -19,6 +19,8 @@ Costs are metered, since X bills reads per resource (see ``read_cost``). tweepy 
 
 from __future__ import annotations
 
+import dataclasses
+
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -277,7 +279,10 @@ class XListener:
             raise translate_error(exc, now=self.clock(), timeout=self.timeout) from exc
         tweets = payload.get("data") or []
         users = users_by_id(payload)
-        out.mentions, out.skipped = map_each(tweets, lambda t: map_tweet(t, users, owned=self.owned), source=self.name)
+        direct = stream.kind != "search"  # the owned account's mentions timeline
+        out.mentions, out.skipped = map_each(
+            tweets, lambda t: dataclasses.replace(map_tweet(t, users, owned=self.owned), direct=direct), source=self.name
+        )
         out.posts_read = len(tweets) + len((payload.get("includes") or {}).get("tweets") or [])
         out.users = set(users)
         meta = payload.get("meta") or {}

@@ -21,6 +21,8 @@ within the pages a sweep reads.
 
 from __future__ import annotations
 
+import dataclasses
+
 import http.client
 import json
 from datetime import datetime, timedelta
@@ -217,7 +219,11 @@ class YouTubeListener:
         page = self._list(channel, cursors.get(f"{key}:next") or None)
         threads = list(page.get("items") or [])
         pairs = [pair for thread in threads for pair in thread_comments(thread)]
-        got, bad = map_each(pairs, lambda pair: map_comment(pair[0], pair[1], owned=self.owned), source=self.name)
+        # Every comment on the brand's own channels is addressed to the brand.
+        got, bad = map_each(
+            pairs, lambda pair: dataclasses.replace(map_comment(pair[0], pair[1], owned=self.owned), direct=True),
+            source=self.name,
+        )
         times = [t for thread in threads if (t := thread_time(thread)) is not None]
         top = max([*times, *([top] if top else [])], default=None)
         reached_mark = mark is not None and any(t < mark for t in times)

@@ -120,3 +120,13 @@ def test_backoff_stays_within_bounds(failures: int) -> None:
     rand = random.Random(3)
     for _ in range(50):
         assert 5 <= backoff_seconds(failures, cap=900, rand=rand) <= min(900, 5 * 2 ** (failures - 1)) + 5
+
+
+def test_items_addressed_to_the_brand_are_kept_whatever_they_say(db, source_id) -> None:
+    import dataclasses
+
+    addressed = dataclasses.replace(item(7, "thanks for sorting my seat out yesterday"), direct=True)
+    source = ScriptedSource(script=[Batch([addressed, item(8, "unrelated chatter")])])
+    assert run(db, source, source_id, Clock()).inserted == 1
+    with db.session() as s:
+        assert list(s.scalars(sa.select(Mention.native_id))) == ["7"]

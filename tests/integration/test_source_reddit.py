@@ -67,7 +67,8 @@ def fullname(post: Post) -> str:
 
 
 def expected(sb: Sandbox) -> set[str]:
-    """What the four streams return (search, new, comments, inbox), re-checked with the brand's query."""
+    """What the four streams return (search, new, comments, inbox), re-checked with the brand's query;
+    inbox mentions are addressed to the brand and kept whatever they say."""
     world = sb.world
     brand = world.account("reddit")
     subs = {s.lower() for s in SUBREDDITS}
@@ -79,7 +80,7 @@ def expected(sb: Sandbox) -> set[str]:
         mentioned = (p.kind == "t1" and "u/skylarkair" in p.text.lower() and p.author.id != brand.id
                      and not (parent and parent.author.id == brand.id))
         text = (p.text or p.title) if p.kind == "t3" else p.text
-        if (searched or listed or mentioned) and MATCHER.match(f"{p.title or ''}\n{text}", None):
+        if mentioned or ((searched or listed) and MATCHER.match(f"{p.title or ''}\n{text}", None)):
             found.add(fullname(p))
     return found
 
