@@ -460,6 +460,16 @@ def _dashboard_env(context: Context) -> dict[str, str]:
 
 
 @app.command()
+def sandbox(ctx: typer.Context) -> None:
+    """Serve the sandbox platforms alone (for `earful run` against them; the demo starts its own)."""
+    from core.services import run_sandbox_until_stopped
+
+    settings = guarded(ctx.obj.settings)
+    _setup_logging(settings)
+    guarded(lambda: run_sandbox_until_stopped(settings, out.print))
+
+
+@app.command()
 def demo(
     ctx: typer.Context,
     dashboard_too: bool = typer.Option(True, "--dashboard/--no-dashboard", help="Also serve the dashboard."),

@@ -99,6 +99,19 @@ def seed_demo_users(db: Database) -> None:
                 set_password(session, username, DEMO_PASSWORD, actor="demo")
 
 
+def run_sandbox_until_stopped(settings: Settings, say: Callable[[str], None]) -> None:
+    from listener.sandbox import Sandbox
+
+    stop = stop_event_on_signals()
+    sandbox = Sandbox.from_config(settings.sandbox)
+    sandbox.start()
+    try:
+        say(f"sandbox platforms on {sandbox.base_url} (mastodon, x, reddit, ... under /<platform>); Ctrl-C stops")
+        stop.wait()
+    finally:
+        sandbox.stop()
+
+
 def run_demo(
     settings: Settings,
     config_path: str | None,

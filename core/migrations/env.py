@@ -27,6 +27,8 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        # core.db runs every migration inside one transaction (BEGIN IMMEDIATE on SQLite).
+        transactional_ddl=True,
     )
     context.run_migrations()
 
