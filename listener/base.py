@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Protocol, TypeVar
+from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence, TypeVar
 
 from core.mention import MentionIn
 
@@ -41,6 +41,34 @@ class Source(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+# One page of one list (a search, a notifications feed, a channel): the mapped mentions, the count of
+# skipped items, the cursor values that cover them, and whether that list has more pages to read.
+Page = tuple[list[MentionIn], int, dict[str, str], bool]
+PageReader = Callable[[str, Mapping[str, str]], Page]
+
+
+def sweep(streams: Sequence[tuple[str, PageReader]], cursors: Mapping[str, str]) -> Batch:
+    """Read one page of each list into one Batch.
+
+    A list in the middle of paging keeps `<key>:next` in its cursors; while any list is, only those
+    are read, so lists that finished are not queried (or billed) again before the others catch up.
+    """
+    resuming = {key for key, _ in streams if cursors.get(f"{key}:next")}
+    mentions: list[MentionIn] = []
+    new_cursors: dict[str, str] = {}
+    skipped = 0
+    more = False
+    for key, read in streams:
+        if resuming and key not in resuming:
+            continue
+        got, bad, moved, unfinished = read(key, cursors)
+        mentions += got
+        skipped += bad
+        more = more or unfinished
+        new_cursors.update(moved)
+    return Batch(mentions, new_cursors, skipped=skipped, more=more)
 
 
 def map_each(

@@ -51,7 +51,7 @@ from core.config import BlueskySource
 from core.errors import AuthFailed, ConfigError, PlatformError, RateLimited, Unavailable
 from core.mention import AuthorIn, MentionIn
 from core.models import utcnow
-from listener.base import Batch, map_each
+from listener.base import Batch, Page, PageReader, map_each, sweep
 from listener.enrich import BrandMatcher
 from listener.query import to_bluesky
 from listener.sandbox.credentials import BlueskyCredentials
@@ -65,7 +65,6 @@ NOTIFICATIONS = "notifications"
 SESSION_ERRORS = frozenset({"ExpiredToken", "InvalidToken", "AuthenticationRequired"})
 
 # One page of one stream: mentions, skipped items, cursor values, and whether the sweep goes on.
-Page = tuple[list[MentionIn], int, dict[str, str], bool]
 
 
 # --------------------------------------------------------------------------- pure mapping
@@ -206,22 +205,11 @@ class BlueskyListener:
     def fetch(self, cursors: Mapping[str, str]) -> Batch:
         if self._own_did is None:
             self._login()
-        streams: list[tuple[str, Callable[[str, Mapping[str, str]], Page]]] = [
+        streams: list[tuple[str, PageReader]] = [
             (query_key("search", q), partial(self._search_page, q)) for q in self.queries
         ]
         streams.append((NOTIFICATIONS, self._notifications_page))
-        resuming = {key for key, _ in streams if cursors.get(f"{key}:next")}
-        mentions: list[MentionIn] = []
-        new_cursors: dict[str, str] = {}
-        skipped = 0
-        more = False
-        for key, read in streams:
-            if resuming and key not in resuming:
-                continue  # finish the sweeps under way before starting new ones
-            got, bad, moved, unfinished = read(key, cursors)
-            mentions, skipped, more = mentions + got, skipped + bad, more or unfinished
-            new_cursors.update(moved)
-        return Batch(mentions, new_cursors, skipped=skipped, more=more)
+        return sweep(streams, cursors)
 
     def _search_page(self, query: str, key: str, cursors: Mapping[str, str]) -> Page:
         since, token = cursors.get(key) or None, cursors.get(f"{key}:next") or None

@@ -33,8 +33,7 @@ import httpx
 from core.config import DiscourseSource
 from core.errors import ConfigError, Unavailable
 from core.mention import AuthorIn, MentionIn
-from core.models import utcnow
-from listener.base import Batch, map_each
+from listener.base import Batch, Page, PageReader, map_each, sweep
 from listener.enrich import BrandMatcher
 from listener.http import get_json, make_client
 from listener.query import to_discourse
@@ -46,7 +45,6 @@ LATEST = "posts"
 LIKE_ACTION = 2  # post_action_type id of a like in actions_summary
 
 # One page of one stream: mentions, skipped items, cursor values, and whether the sweep goes on.
-Page = tuple[list[MentionIn], int, dict[str, str], bool]
 
 
 # --------------------------------------------------------------------------- pure mapping
@@ -152,22 +150,11 @@ class DiscourseListener:
 
     def fetch(self, cursors: Mapping[str, str]) -> Batch:
         # Latest posts last: an item both streams return is then stored with its full text.
-        streams: list[tuple[str, Callable[[str, Mapping[str, str]], Page]]] = [
+        streams: list[tuple[str, PageReader]] = [
             (query_key("search", q), partial(self._search_page, q)) for q in self.queries
         ]
         streams.append((LATEST, self._latest_page))
-        resuming = {key for key, _ in streams if cursors.get(f"{key}:next")}
-        mentions: list[MentionIn] = []
-        new_cursors: dict[str, str] = {}
-        skipped = 0
-        more = False
-        for key, read in streams:
-            if resuming and key not in resuming:
-                continue  # finish the sweeps under way before starting new ones
-            got, bad, moved, unfinished = read(key, cursors)
-            mentions, skipped, more = mentions + got, skipped + bad, more or unfinished
-            new_cursors.update(moved)
-        return Batch(mentions, new_cursors, skipped=skipped, more=more)
+        return sweep(streams, cursors)
 
     def _search_page(self, words: str, key: str, cursors: Mapping[str, str]) -> Page:
         mark, top = _time(cursors.get(key)), _time(cursors.get(f"{key}:top"))

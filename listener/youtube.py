@@ -22,6 +22,7 @@ within the pages a sweep reads.
 from __future__ import annotations
 
 import dataclasses
+from functools import partial
 
 import http.client
 import json
@@ -37,7 +38,7 @@ from core.config import YouTubeSource
 from core.errors import AuthFailed, ConfigError, PlatformError, RateLimited, Unavailable
 from core.mention import AuthorIn, MentionIn
 from core.models import utcnow
-from listener.base import Batch, map_each
+from listener.base import Batch, Page, map_each, sweep
 from listener.enrich import BrandMatcher
 from listener.query import to_youtube
 from listener.sandbox.credentials import YouTubeCredentials
@@ -52,7 +53,6 @@ KEY_REASONS = frozenset({"keyInvalid", "keyExpired", "API_KEY_INVALID", "API_KEY
 
 Pair = tuple[Any, Mapping[str, Any]]  # (comment resource, the thread it came in)
 # One page of one channel: mentions, skipped items, cursor values, and whether the sweep goes on.
-Page = tuple[list[MentionIn], int, dict[str, str], bool]
 
 
 # --------------------------------------------------------------------------- pure mapping
@@ -202,19 +202,9 @@ class YouTubeListener:
         return query_key(f"channel:{channel}", self.terms)
 
     def fetch(self, cursors: Mapping[str, str]) -> Batch:
-        resuming = [c for c in self.channel_ids if cursors.get(f"{self.key(c)}:next")]
-        mentions: list[MentionIn] = []
-        new_cursors: dict[str, str] = {}
-        skipped = 0
-        more = False
-        for channel in resuming or self.channel_ids:  # finish the sweeps under way before new ones
-            got, bad, moved, unfinished = self._channel_page(channel, cursors)
-            mentions, skipped, more = mentions + got, skipped + bad, more or unfinished
-            new_cursors.update(moved)
-        return Batch(mentions, new_cursors, skipped=skipped, more=more)
+        return sweep([(self.key(c), partial(self._channel_page, c)) for c in self.channel_ids], cursors)
 
-    def _channel_page(self, channel: str, cursors: Mapping[str, str]) -> Page:
-        key = self.key(channel)
+    def _channel_page(self, channel: str, key: str, cursors: Mapping[str, str]) -> Page:
         mark, top = _time(cursors.get(key)), _time(cursors.get(f"{key}:top"))
         page = self._list(channel, cursors.get(f"{key}:next") or None)
         threads = list(page.get("items") or [])
