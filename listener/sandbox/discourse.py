@@ -117,7 +117,7 @@ class DiscourseApi:
         chunk = posts[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
         more = len(posts) > page * PAGE_SIZE
         topics = {p.place: self._topic_summary(self._topic_post(p)) for p in chunk}
-        term = " ".join(t for group in q.groups for t in group)
+        term = " ".join(q.terms())
         return Response.json({
             "posts": [self._search_post(p, term) for p in chunk], "topics": list(topics.values()), "users": [],
             "categories": [], "tags": [], "groups": [],

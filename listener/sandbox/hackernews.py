@@ -122,7 +122,7 @@ class HackerNewsApi:
             hit.update({"comment_text": _html(post.text), "parent_id": int(post.parent_id or 0),
                         "story_title": story.title, "story_url": story.extra.get("url")})
             text_key, text = "comment_text", post.text
-        words = [t for group in q.groups for t in group if t in text.lower()]
+        words = [t for t in q.terms() if t in text.lower()]
         hit["_highlightResult"] = {
             "author": {"value": post.author.handle, "matchLevel": "none", "matchedWords": []},
             text_key: {"value": _highlight(_html(text) if text_key == "comment_text" else text, words),

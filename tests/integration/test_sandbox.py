@@ -467,3 +467,21 @@ def test_sandbox_stops_promptly_even_with_a_pending_delay(sandbox: Sandbox) -> N
     assert time.monotonic() - began < 3
     with pytest.raises(httpx.ConnectError):
         httpx.get(url, timeout=1)
+
+
+@pytest.mark.parametrize(
+    "query, text, hit",
+    [
+        ('skylark AND (flight OR app)', "skylark app is down", True),
+        ('skylark AND (flight OR app)', "a skylark sang", False),
+        ('("skylark air" OR skylarkair) -"skylark bird" -is:retweet lang:en', "Skylark Air lost my bag", True),
+        ('("skylark air" OR skylarkair) -"skylark bird" -is:retweet lang:en', "skylark air skylark bird", False),
+        ("skylark NOT refund", "skylark refund please", False),
+        ("skylark -(refund OR delay)", "skylark delay again", False),
+        ("lang:en", "anything", True),
+    ],
+)
+def test_sandbox_search_understands_the_boolean_queries_earful_sends(query: str, text: str, hit: bool) -> None:
+    from listener.sandbox.query import parse
+
+    assert parse(query).matches(text) is hit
