@@ -94,7 +94,7 @@ def _setup_logging(settings: Settings) -> None:
     )
     if settings.logging.level != "DEBUG":
         # Client libraries log every request at INFO; keep the log about Earful's own work.
-        for noisy in ("httpx", "httpcore", "urllib3", "apscheduler.executors.default", "apscheduler.scheduler"):
+        for noisy in ("httpx", "httpcore", "urllib3", "alembic", "apscheduler.executors.default", "apscheduler.scheduler"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

@@ -18,6 +18,7 @@ from typing import Callable
 
 from core.config import Settings
 from core.db import Database
+from core.errors import EarfulError
 
 DEMO_PASSWORD = "earful-demo"
 DEMO_USERS = (("agent", "agent", "Ada Agent", "care"), ("pr", "pr", "Pat PR", "comms"),
@@ -99,12 +100,23 @@ def seed_demo_users(db: Database) -> None:
                 set_password(session, username, DEMO_PASSWORD, actor="demo")
 
 
-def run_sandbox_until_stopped(settings: Settings, say: Callable[[str], None]) -> None:
+def start_sandbox(settings: Settings):  # type: ignore[no-untyped-def]
     from listener.sandbox import Sandbox
 
-    stop = stop_event_on_signals()
     sandbox = Sandbox.from_config(settings.sandbox)
-    sandbox.start()
+    try:
+        sandbox.start()
+    except OSError as exc:
+        raise EarfulError(
+            f"the sandbox cannot listen on {settings.sandbox.host}:{settings.sandbox.port} ({exc.strerror}); "
+            "stop what uses that port or set sandbox.port (and the sources' base_url) to another"
+        ) from None
+    return sandbox
+
+
+def run_sandbox_until_stopped(settings: Settings, say: Callable[[str], None]) -> None:
+    stop = stop_event_on_signals()
+    sandbox = start_sandbox(settings)
     try:
         say(f"sandbox platforms on {sandbox.base_url} (mastodon, x, reddit, ... under /<platform>); Ctrl-C stops")
         stop.wait()
@@ -118,14 +130,11 @@ def run_demo(
     dashboard_env: dict[str, str] | None,
     say: Callable[[str], None],
 ) -> None:
-    from listener.sandbox import Sandbox
-
     stop = stop_event_on_signals()
     db = Database.open(settings.database.url, echo=settings.database.echo)
     seed_demo_users(db)
     with ExitStack() as stack:
-        sandbox = Sandbox.from_config(settings.sandbox)
-        sandbox.start()
+        sandbox = start_sandbox(settings)
         stack.callback(sandbox.stop)
         say(f"sandbox platforms on {sandbox.base_url}")
         scheduler, runtime, jobs = start_scheduler(settings, config_path, db)
@@ -136,9 +145,11 @@ def run_demo(
             proc = subprocess.Popen(dashboard_command(settings), env=dashboard_env)
             stack.callback(_terminate, proc)
             url = f"http://{settings.dashboard.host}:{settings.dashboard.port}"
-            if not wait_for_http(f"{url}/_stcore/health", 90, stop):
-                if proc.poll() is not None:
-                    raise RuntimeError(f"the dashboard exited with status {proc.returncode}")
+            if not wait_for_http(f"{url}/_stcore/health", 90, stop) and proc.poll() is not None:
+                raise EarfulError(
+                    f"the dashboard exited with status {proc.returncode}; is port {settings.dashboard.port} "
+                    "in use? Set dashboard.port (or EARFUL_DASHBOARD__PORT) to a free one"
+                )
             say(f"\nEarful demo is running: {url}")
             say(f"log in as agent / {DEMO_PASSWORD}  (also pr, manager, admin with the same password)")
         say("watch it fill up: earful stats --json    stop everything: Ctrl-C")
