@@ -419,6 +419,75 @@ def import_(
             out.print(f"  ... and {len(issues) - show} more {kind} rows (--json lists all)", highlight=False)
 
 
+# ---------------------------------------------------------------- scoring
+
+
+@app.command()
+def score(
+    ctx: typer.Context,
+    limit: Optional[int] = typer.Option(None, "--limit", help="Score at most this many (default: all unscored)."),
+) -> None:
+    """Score unscored mentions now (the scheduler also does this every sentiment.interval_seconds)."""
+    from sentiment.job import score_pending
+    from sentiment.scorer import Scorer
+
+    def body() -> int:
+        settings = ctx.obj.settings()
+        db = ctx.obj.database(settings)
+        scorer = Scorer.from_settings(settings.sentiment)
+        return score_pending(db, scorer, batch_size=settings.sentiment.batch_size, limit=limit)
+
+    out.print(f"scored {guarded(body)} mentions")
+
+
+@app.command("eval")
+def eval_(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="CSV with a text column and a label column (positive/negative/neutral)."),
+    text_col: str = typer.Option("text", "--text-col"),
+    label_col: str = typer.Option("label", "--label-col"),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
+) -> None:
+    """Measure the current model and VADER on your own labelled mentions."""
+    from sentiment.job import evaluate_csv, format_evaluation
+    from sentiment.scorer import Scorer
+
+    def body() -> dict[str, Any]:
+        settings = ctx.obj.settings()
+        if not file.exists():
+            raise InvalidInput(f"{file} does not exist")
+        return evaluate_csv(file, text_col, label_col, Scorer.from_settings(settings.sentiment))
+
+    result = guarded(body)
+    if as_json:
+        print(json.dumps(result))
+    else:
+        print(format_evaluation(result))
+
+
+@app.command()
+def train(
+    ctx: typer.Context,
+    force: bool = typer.Option(False, "--force", help="Use the new model even if it scores worse on the held-out split."),
+    rescore_days: float = typer.Option(7.0, "--rescore-days", help="Re-score mentions of the last N days with a new model."),
+) -> None:
+    """Retrain the heads on the human-rated corpora plus staff corrections; keep them only if not worse."""
+    from core.models import utcnow
+    from sentiment.job import train_command
+    from sentiment.train import summary
+
+    def body() -> dict[str, Any]:
+        settings = ctx.obj.settings()
+        db = ctx.obj.database(settings)
+        return train_command(settings.sentiment, db, now=utcnow(), rescore_days=rescore_days, force=force)
+
+    result = guarded(body)
+    print(summary(result["heldout"]))
+    verdict = "now in use" if result["in_use"] else "kept aside: it scored worse than the current model"
+    out.print(f"model {result['version']}: {verdict}; {result['corrections']} corrections used, "
+              f"{result['rescored']} mentions re-scored", highlight=False)
+
+
 # ---------------------------------------------------------------- run, dashboard, demo
 
 @app.command()

@@ -116,6 +116,36 @@ class SandboxConfig(Section):
         return value
 
 
+DEFAULT_TOPICS = {
+    "safety": "danger, injury, fire, smoke, burns, unsafe product, health hazard",
+    "legal threat": "lawyer, lawsuit, sue, court, legal action, regulator complaint",
+    "outage": "service down, not working, cannot log in, app crashes, site unreachable",
+    "hacked account": "account hacked, stolen password, unauthorised charges, fraud",
+    "cancellation": "cancel my subscription, close my account, switching to a competitor",
+}
+
+
+class SentimentConfig(Section):
+    model: str = "all-MiniLM-L6-v2"
+    batch_size: int = Field(64, ge=1, le=4096)
+    max_length: int = Field(128, ge=8, le=512)
+    threads: int = Field(0, ge=0)
+    topics: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_TOPICS))
+    topic_threshold: float = Field(0.35, ge=-1, le=1)
+    risk_topics: tuple[str, ...] = tuple(DEFAULT_TOPICS)
+    reach_followers: int = Field(10_000, ge=0)
+    velocity_per_hour: float = Field(20.0, gt=0)
+    correction_weight: int = Field(5, ge=1, le=1000)
+    interval_seconds: int = Field(15, ge=1)
+
+    @model_validator(mode="after")
+    def _risk_topics_exist(self) -> SentimentConfig:
+        unknown = [t for t in self.risk_topics if t not in self.topics]
+        if unknown:
+            raise ValueError(f"risk_topics {unknown} are not among sentiment.topics; add a description for each")
+        return self
+
+
 class LoggingConfig(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -239,6 +269,7 @@ class Settings(Section):
     scheduler: SchedulerConfig = SchedulerConfig()
     sandbox: SandboxConfig = SandboxConfig()
     logging: LoggingConfig = LoggingConfig()
+    sentiment: SentimentConfig = SentimentConfig()
     brands: tuple[BrandConfig, ...] = ()
     sources: tuple[SourceConfig, ...] = ()
     # Where the configuration came from (None: defaults only); set by load_config.

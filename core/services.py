@@ -38,13 +38,13 @@ def stop_event_on_signals() -> threading.Event:
 
 def start_scheduler(settings: Settings, config_path: str | None, db: Database):  # type: ignore[no-untyped-def]
     from listener.jobs import Runtime, install_runtime
-    from listener.scheduler import build_scheduler, schedule_polls
+    from listener.scheduler import build_scheduler, schedule_polls, schedule_scoring
 
     runtime = Runtime(settings, db)
     install_runtime(config_path, runtime)
     scheduler = build_scheduler(settings)
     scheduler.start(paused=True)
-    jobs = schedule_polls(scheduler, settings, config_path)
+    jobs = [*schedule_polls(scheduler, settings, config_path), schedule_scoring(scheduler, settings, config_path)]
     scheduler.resume()
     return scheduler, runtime, jobs
 
@@ -140,7 +140,7 @@ def run_demo(
         scheduler, runtime, jobs = start_scheduler(settings, config_path, db)
         stack.callback(runtime.close)
         stack.callback(scheduler.shutdown)
-        say(f"scheduler running {len(jobs)} pollers")
+        say(f"scheduler running {len(jobs)} jobs: {', '.join(jobs)}")
         if dashboard_env is not None:
             proc = subprocess.Popen(dashboard_command(settings), env=dashboard_env)
             stack.callback(_terminate, proc)

@@ -241,3 +241,48 @@ def get_cursors(session: Session, source_id: int) -> dict[str, str]:
     return dict(
         session.execute(sa.select(SourceCursor.key, SourceCursor.value).where(SourceCursor.source_id == source_id)).all()
     )
+
+
+def record_scores(session: Session, results: Sequence[Any], *, now: datetime) -> int:
+    """Write one batch of `sentiment.postprocess.ScoreResult`s and copy each onto its mention.
+
+    The only writer of `Mention.scored_at/sentiment/urgency`. Idempotent per (mention, model
+    version): scoring again with the same version overwrites that score instead of adding one. Runs
+    in the caller's transaction, so a batch of scores lands whole or not at all.
+    """
+    from core.models import Score
+    rows = [
+        {
+            "mention_id": r.mention_id,
+            "model_version": r.model_version,
+            "sentiment": r.sentiment,
+            "p_negative": float(r.p_negative),
+            "p_neutral": float(r.p_neutral),
+            "p_positive": float(r.p_positive),
+            "valence": float(r.valence),
+            "urgency": float(r.urgency),
+            "urgency_reasons": list(r.urgency_reasons),
+            "intent": r.intent,
+            "topics": list(r.topics),
+            "created_at": now,
+        }
+        for r in results
+        if r.mention_id is not None
+    ]
+    if not rows:
+        return 0
+    stmt = dialect_insert(session, Score)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["mention_id", "model_version"],
+        set_={k: getattr(stmt.excluded, k) for k in rows[0] if k not in ("mention_id", "model_version")},
+    )
+    for chunk in _chunks(rows):
+        session.execute(stmt, list(chunk))
+    table = Mention.__table__
+    session.execute(
+        sa.update(table)
+        .where(table.c.id == sa.bindparam("b_id"))
+        .values(scored_at=sa.bindparam("b_at"), sentiment=sa.bindparam("b_sentiment"), urgency=sa.bindparam("b_urgency")),
+        [{"b_id": r["mention_id"], "b_at": now, "b_sentiment": r["sentiment"], "b_urgency": r["urgency"]} for r in rows],
+    )
+    return len(rows)

@@ -1,6 +1,7 @@
 """APScheduler wiring: the only module that imports APScheduler.
 
-One interval job per enabled source, so a slow or paused source never delays another. Jobs live in
+One interval job per enabled source, so a slow or paused source never delays another, and one
+scoring job that scores what the pollers stored. Jobs live in
 a SQLAlchemy job store in Earful's database and survive restarts (their next run times included).
 APScheduler 3 does not coordinate several schedulers on one store: run one `earful run` per database.
 """
@@ -36,6 +37,26 @@ def build_scheduler(settings: Settings) -> BackgroundScheduler:
         },
         timezone="UTC",
     )
+
+
+SCORE_JOB = "score"
+
+
+def schedule_scoring(
+    scheduler: BackgroundScheduler, settings: Settings, config_path: str | None, *, now: datetime | None = None
+) -> str:
+    """The scorer: one job that scores whatever the pollers stored since its last run."""
+    scheduler.add_job(
+        "sentiment.job:score_pending_job",
+        "interval",
+        seconds=settings.sentiment.interval_seconds,
+        id=SCORE_JOB,
+        name="score new mentions",
+        args=[config_path],
+        replace_existing=True,
+        next_run_time=now or utcnow(),
+    )
+    return SCORE_JOB
 
 
 def schedule_polls(

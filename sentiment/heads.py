@@ -1,0 +1,104 @@
+"""The trained heads on top of the frozen encoder, and how they are stored.
+
+Sentiment is the average of two probability estimates: a small ensemble of one-hidden-layer MLPs on
+[sentence embedding, VADER lexicon features], and a logistic regression on a hashed tf-idf bag of
+uni/bigrams. Valence is a ridge regression on the MLP's input. Everything is plain numpy at scoring
+time; the heads live in one compressed `.npz` per version under `sentiment/heads/`, and the file
+`sentiment/heads/CURRENT` names the version in use.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from core.errors import ConfigError
+
+HEADS_DIR = Path(__file__).with_name("heads")
+CURRENT = "CURRENT"
+
+
+@dataclass
+class Heads:
+    version: str
+    encoder: str  # the encoder the heads were trained on; scoring with another one is refused
+    mlps: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]  # (W1, b1, W2, b2) each
+    bow_coef: np.ndarray  # (3, HASH_FEATURES)
+    bow_intercept: np.ndarray  # (3,)
+    idf: np.ndarray  # (HASH_FEATURES,)
+    valence_coef: np.ndarray  # (dim + 4,)
+    valence_intercept: float
+    mix: float = 0.5  # weight of the MLP ensemble against the bag of words
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def sentiment_logits(self, dense: np.ndarray, bow: sp.csr_matrix) -> np.ndarray:
+        """Log of the mixed class probabilities, columns (negative, neutral, positive)."""
+        p_mlp = np.mean([_softmax(np.maximum(dense @ w1 + b1, 0.0) @ w2 + b2) for w1, b1, w2, b2 in self.mlps], axis=0)
+        p_bow = _softmax(np.asarray(bow @ self.bow_coef.T.astype(np.float32)) + self.bow_intercept)
+        return np.log(np.clip(self.mix * p_mlp + (1.0 - self.mix) * p_bow, 1e-9, 1.0))
+
+    def valence_raw(self, dense: np.ndarray) -> np.ndarray:
+        """Predicted rater mean on -4..+4 (postprocess scales and clips it)."""
+        return dense @ self.valence_coef + self.valence_intercept
+
+    def save(self, folder: Path = HEADS_DIR, *, make_current: bool = True) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        arrays: dict[str, np.ndarray] = {
+            "bow_coef": self.bow_coef.astype(np.float16),
+            "bow_intercept": self.bow_intercept.astype(np.float32),
+            "idf": self.idf.astype(np.float16),
+            "valence_coef": self.valence_coef.astype(np.float32),
+        }
+        for i, (w1, b1, w2, b2) in enumerate(self.mlps):
+            arrays |= {f"mlp{i}_w1": w1.astype(np.float16), f"mlp{i}_b1": b1, f"mlp{i}_w2": w2, f"mlp{i}_b2": b2}
+        info = {
+            "version": self.version,
+            "encoder": self.encoder,
+            "mlps": len(self.mlps),
+            "mix": self.mix,
+            "valence_intercept": self.valence_intercept,
+            "meta": self.meta,
+        }
+        path = folder / f"{self.version}.npz"
+        np.savez_compressed(path, info=np.array(json.dumps(info)), **arrays)
+        if make_current:
+            (folder / CURRENT).write_text(self.version + "\n")
+        return path
+
+
+def load_heads(version: str | None = None, folder: Path = HEADS_DIR) -> Heads:
+    if version is None:
+        pointer = folder / CURRENT
+        if not pointer.exists():
+            raise ConfigError(f"{pointer} is missing; run `earful train` to build a model", key="sentiment")
+        version = pointer.read_text().strip()
+    path = folder / f"{version}.npz"
+    if not path.exists():
+        raise ConfigError(f"{path} is missing; run `earful train` or restore it from git", key="sentiment")
+    with np.load(path) as z:
+        info = json.loads(str(z["info"]))
+        f32 = lambda name: z[name].astype(np.float32)  # noqa: E731
+        mlps = [(f32(f"mlp{i}_w1"), f32(f"mlp{i}_b1"), f32(f"mlp{i}_w2"), f32(f"mlp{i}_b2")) for i in range(info["mlps"])]
+        return Heads(
+            version=info["version"],
+            encoder=info["encoder"],
+            mlps=mlps,
+            bow_coef=f32("bow_coef"),
+            bow_intercept=f32("bow_intercept"),
+            idf=f32("idf"),
+            valence_coef=f32("valence_coef"),
+            valence_intercept=float(info["valence_intercept"]),
+            mix=float(info["mix"]),
+            meta=info.get("meta", {}),
+        )
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)

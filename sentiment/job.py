@@ -1,0 +1,287 @@
+"""What `earful score`, `earful eval` and `earful train` (and the scheduler) call.
+
+Plain functions over an injected `Database` and scorer. Scoring reads a batch in one short session,
+scores it outside any transaction (the encoder is the slow part; no lock is held meanwhile), and
+writes the batch's scores in one transaction through `core.store.record_scores`. Writing is
+idempotent per (mention, model version), so two workers racing on a batch do no harm.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import sqlalchemy as sa
+
+from core.db import Database
+from core.errors import InvalidInput
+from core.models import Author, Correction, Mention, utcnow
+from core.store import record_scores
+from sentiment import features
+from sentiment.metrics import classification_report
+from sentiment.postprocess import LABELS, engagement_velocity
+from sentiment.scorer import ScoreInput, ScorerLike
+
+log = logging.getLogger(__name__)
+
+
+def _inputs(session: Any, where: Any, batch_size: int, now: datetime, after_id: int = 0) -> list[ScoreInput]:
+    rows = session.execute(
+        sa.select(
+            Mention.id, Mention.title, Mention.text, Mention.likes, Mention.reposts, Mention.replies,
+            Mention.created_at, Author.followers,
+        )
+        .outerjoin(Author, Author.id == Mention.author_id)
+        .where(where, Mention.id > after_id)
+        .order_by(Mention.id)
+        .limit(batch_size)
+    ).all()
+    return [
+        ScoreInput(
+            text=f"{r.title}. {r.text}" if r.title else r.text,
+            mention_id=r.id,
+            followers=r.followers,
+            velocity=engagement_velocity(r.likes, r.reposts, r.replies, (now - r.created_at).total_seconds() / 3600),
+        )
+        for r in rows
+    ]
+
+
+def score_pending(
+    db: Database,
+    scorer: ScorerLike,
+    *,
+    batch_size: int,
+    limit: int | None = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> int:
+    """Score unscored mentions (oldest id first) until none is left or `limit` is reached; return how many."""
+    done = 0
+    last_id = 0
+    while limit is None or done < limit:
+        size = batch_size if limit is None else min(batch_size, limit - done)
+        now = clock()
+        with db.session() as session:
+            batch = _inputs(session, Mention.scored_at.is_(None), size, now, last_id)
+        if not batch:
+            break
+        results = scorer.score(batch)
+        with db.session() as session:
+            record_scores(session, results, now=clock())
+        done += len(batch)
+        last_id = batch[-1].mention_id or last_id
+        log.info("scored %d mentions (%d so far)", len(batch), done)
+    return done
+
+
+def rescore_recent(db: Database, scorer: ScorerLike, *, since: datetime, batch_size: int, clock: Callable[[], datetime] = utcnow) -> int:
+    """Score every mention created since `since` with `scorer` (after a new model version)."""
+    done = 0
+    last_id = 0
+    while True:
+        now = clock()
+        with db.session() as session:
+            batch = _inputs(session, Mention.created_at >= since, batch_size, now, last_id)
+        if not batch:
+            return done
+        results = scorer.score(batch)
+        with db.session() as session:
+            record_scores(session, results, now=clock())
+        done += len(batch)
+        last_id = batch[-1].mention_id or last_id
+
+
+# -- evaluation ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LabelledCsv:
+    texts: list[str]
+    labels: list[str]
+
+
+def read_labelled_csv(path: Path, text_col: str, label_col: str) -> LabelledCsv:
+    """Rows of (text, label); every problem names the file, the row (file line) and the column."""
+    try:
+        handle = open(path, newline="", encoding="utf-8-sig")
+    except OSError as exc:
+        raise InvalidInput(f"{path}: cannot read: {exc.strerror}") from None
+    with handle:
+        reader = csv.DictReader(handle)
+        columns = reader.fieldnames or []
+        for col in (text_col, label_col):
+            if col not in columns:
+                raise InvalidInput(f"{path}: no column {col!r}; the header has {', '.join(map(repr, columns)) or 'nothing'}")
+        texts, labels = [], []
+        for row in reader:
+            line = reader.line_num
+            text = (row.get(text_col) or "").strip()
+            label = (row.get(label_col) or "").strip().lower()
+            if not text:
+                raise InvalidInput(f"{path}: row {line}, column {text_col!r}: empty text")
+            if label not in LABELS:
+                raise InvalidInput(
+                    f"{path}: row {line}, column {label_col!r}: unknown label {row.get(label_col)!r}; "
+                    "use positive, negative or neutral (any case)"
+                )
+            texts.append(text)
+            labels.append(label)
+    if not texts:
+        raise InvalidInput(f"{path}: no data rows")
+    return LabelledCsv(texts, labels)
+
+
+def evaluate_csv(path: Path | str, text_col: str, label_col: str, scorer: Any) -> dict[str, Any]:
+    """Both scorers' figures on the user's labelled CSV: the JSON shape of `earful eval --json`.
+
+    `scorer` needs `labels(texts) -> list[str]` and `version` (sentiment.scorer.Scorer has both).
+    """
+    data = read_labelled_csv(Path(path), text_col, label_col)
+    started = time.perf_counter()
+    predicted = scorer.labels(data.texts)
+    model_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    vader = [features.vader_label(c) for c in features.vader_features(data.texts)[:, 0]]
+    vader_seconds = time.perf_counter() - started
+    model = classification_report(data.labels, predicted)
+    model["texts_per_s"] = round(len(data.texts) / max(model_seconds, 1e-9), 1)
+    baseline = classification_report(data.labels, vader)
+    baseline["texts_per_s"] = round(len(data.texts) / max(vader_seconds, 1e-9), 1)
+    return {"n": len(data.texts), "model_version": scorer.version, "model": model, "vader": baseline}
+
+
+def format_evaluation(result: dict[str, Any]) -> str:
+    """The human-readable form of `evaluate_csv`'s result."""
+    lines = [f"n = {result['n']}  (model {result.get('model_version', '?')})"]
+    for name in ("model", "vader"):
+        r = result[name]
+        lines.append(f"\n{name}: macro-F1 {r['macro_f1']:.4f}  accuracy {r['accuracy']:.4f}  {r['texts_per_s']:.0f} texts/s")
+        lines.append("  class     precision recall f1     support")
+        for label, c in r["per_class"].items():
+            lines.append(f"  {label:<9} {c['precision']:.4f}    {c['recall']:.4f} {c['f1']:.4f} {c['support']}")
+        lines.append("  confusion (rows gold, columns predicted: " + ", ".join(LABELS) + ")")
+        for gold in LABELS:
+            lines.append(f"  {gold:<9} " + " ".join(f"{r['confusion'][gold][p]:>6}" for p in LABELS))
+    return "\n".join(lines)
+
+
+# -- corrections ---------------------------------------------------------------------------------
+
+
+def sentiment_corrections(db: Database) -> list[tuple[str, str]]:
+    """(text, label) of the newest staff sentiment correction per mention."""
+    newest: dict[int, tuple[str, str]] = {}
+    with db.session() as session:
+        rows = session.execute(
+            sa.select(Correction.mention_id, Correction.new_value, Mention.title, Mention.text)
+            .join(Mention, Mention.id == Correction.mention_id)
+            .where(Correction.field == "sentiment")
+            .order_by(Correction.created_at, Correction.id)
+        ).all()
+    for mention_id, new_value, title, text in rows:
+        value = new_value.get("label", new_value.get("sentiment", new_value.get("value"))) if isinstance(new_value, dict) else None
+        if isinstance(value, str) and value.lower() in LABELS:
+            newest[mention_id] = (f"{title}. {text}" if title else text, value.lower())
+        else:
+            log.warning("correction of mention %s has no usable label: %r", mention_id, new_value)
+    return list(newest.values())
+
+
+def recent_since(now: datetime, days: float) -> datetime:
+    return now - timedelta(days=days)
+
+
+# -- training ------------------------------------------------------------------------------------
+
+
+def train_command(
+    conf: Any,
+    db: Database | None,
+    *,
+    now: datetime,
+    cache_dir: Path | None = None,
+    heads_dir: Path | None = None,
+    rescore_days: float = 7.0,
+    force: bool = False,
+    encoder: Any = None,
+    subset: int | None = None,
+) -> dict[str, Any]:
+    """Retrain the heads (with staff corrections from `db`), keep them only if not worse, re-score.
+
+    `conf` is the `sentiment` config section. `subset` trains on the first N examples of each
+    corpus (tests); the held-out split is never touched. Returns what happened as plain data.
+    """
+    from sentiment.data import default_cache_dir, load_corpora, split
+    from sentiment.encoder import Encoder
+    from sentiment.heads import HEADS_DIR, load_heads
+    from sentiment.scorer import Scorer
+    from sentiment.train import Labelled, heldout_scores, new_version, train_heads
+
+    cache_dir = cache_dir or default_cache_dir()
+    heads_dir = heads_dir or HEADS_DIR
+    encoder = encoder or Encoder(conf.model, max_length=conf.max_length, batch_size=conf.batch_size, threads=conf.threads or None)
+    train, heldout = [], {}
+    for corpus, examples in load_corpora(cache_dir).items():
+        corpus_train, heldout[corpus] = split(examples)
+        train += corpus_train[:subset] if subset else corpus_train
+    corrections = [Labelled(text, label, None, conf.correction_weight) for text, label in (sentiment_corrections(db) if db else [])]
+    version = new_version(now, f"{len(train)}:{len(corrections)}:{conf.model}")
+    heads = train_heads(encoder, train, corrections, version=version, cache_dir=cache_dir / "embeddings")
+    scores = heldout_scores(heads, encoder, heldout, cache_dir / "embeddings")
+    heads.meta |= {"heldout": scores, "corrections": len(corrections), "trained_at": now.isoformat()}
+    current_scores = None
+    try:
+        current = load_heads(folder=heads_dir)
+        if current.encoder == heads.encoder:
+            current_scores = heldout_scores(current, encoder, heldout, cache_dir / "embeddings")
+    except Exception:  # no current model (a fresh folder) or an unreadable one: the new model wins
+        current = None
+    accepted = force or current_scores is None or scores["mean"]["model"] >= current_scores["mean"]["model"]
+    rescored = 0
+    if accepted:
+        heads.save(heads_dir)
+        if db is not None and rescore_days > 0:
+            scorer = Scorer.with_heads(encoder, heads, conf)
+            rescored = rescore_recent(db, scorer, since=recent_since(now, rescore_days), batch_size=conf.batch_size)
+    return {
+        "version": version,
+        "accepted": accepted,
+        "in_use": version if accepted else (current.version if current else None),
+        "heldout": scores,
+        "current_heldout": current_scores,
+        "corrections": len(corrections),
+        "rescored": rescored,
+    }
+
+
+__all__: Sequence[str] = (
+    "train_command",
+    "score_pending", "rescore_recent", "evaluate_csv", "format_evaluation", "read_labelled_csv", "sentiment_corrections",
+)
+
+
+_scorers: dict[str | None, tuple[Database, Any, int]] = {}
+_scorers_lock = threading.Lock()
+
+
+def score_pending_job(config_path: str | None) -> None:
+    """Scheduled job: score what the pollers stored since the last run.
+
+    The encoder is loaded once per process (it is the expensive part) and reused by later runs.
+    """
+    from core.config import load_config
+    from sentiment.scorer import Scorer
+
+    with _scorers_lock:
+        if config_path not in _scorers:
+            settings = load_config(config_path)
+            db = Database.open(settings.database.url)
+            _scorers[config_path] = (db, Scorer.from_settings(settings.sentiment), settings.sentiment.batch_size)
+        db, scorer, batch_size = _scorers[config_path]
+    score_pending(db, scorer, batch_size=batch_size)

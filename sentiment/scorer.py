@@ -1,0 +1,123 @@
+"""The scorer: preprocess (tokens + lexical features) → forward (encoder + heads) → postprocess.
+
+`Scorer.score` takes plain `ScoreInput`s (the job gathers them from the database) and returns
+`ScoreResult`s; anything with the same `version` attribute and `score` method (a fake in tests) can
+stand in for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Protocol, Sequence
+
+import numpy as np
+
+from sentiment import features, postprocess
+from sentiment.encoder import Encoder
+from sentiment.heads import Heads, load_heads
+from sentiment.postprocess import INTENT_DESCRIPTIONS, ScoreResult, UrgencyPolicy
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreInput:
+    text: str
+    mention_id: int | None = None
+    followers: int | None = None
+    velocity: float = 0.0  # interactions per hour
+
+
+@dataclass(frozen=True, slots=True)
+class Forward:
+    """Stage-2 output for a batch: every number postprocess needs."""
+
+    logits: np.ndarray  # (n, 3)
+    valence_raw: np.ndarray  # (n,)
+    intent_sims: np.ndarray  # (n, len(intents))
+    topic_sims: np.ndarray  # (n, len(topics))
+
+
+class ScorerLike(Protocol):
+    version: str
+
+    def score(self, items: Sequence[ScoreInput]) -> list[ScoreResult]: ...
+
+
+class Scorer:
+    def __init__(
+        self,
+        encoder: Encoder,
+        heads: Heads,
+        *,
+        topics: Mapping[str, str] | None = None,
+        topic_threshold: float = 0.35,
+        policy: UrgencyPolicy = UrgencyPolicy(),
+    ) -> None:
+        self.encoder = encoder
+        self.heads = heads
+        self.version = heads.version
+        self.policy = policy
+        self.topic_threshold = topic_threshold
+        self.intent_names = tuple(INTENT_DESCRIPTIONS)
+        self.topic_names = tuple(topics or {})
+        self._intent_vecs = encoder.encode([INTENT_DESCRIPTIONS[k] for k in self.intent_names])
+        self._topic_vecs = encoder.encode([f"{k}: {v}" for k, v in (topics or {}).items()])
+
+    @classmethod
+    def from_settings(cls, conf: object, heads_version: str | None = None) -> Scorer:
+        """Build from a `SentimentConfig` section (core.config)."""
+        encoder = Encoder(
+            conf.model, max_length=conf.max_length, batch_size=conf.batch_size, threads=conf.threads or None  # type: ignore[attr-defined]
+        )
+        return cls.with_heads(encoder, load_heads(heads_version), conf)
+
+    @classmethod
+    def with_heads(cls, encoder: Encoder, heads: Heads, conf: object) -> Scorer:
+        policy = UrgencyPolicy(
+            risk_topics=frozenset(conf.risk_topics),  # type: ignore[attr-defined]
+            reach_followers=conf.reach_followers,  # type: ignore[attr-defined]
+            velocity_per_hour=conf.velocity_per_hour,  # type: ignore[attr-defined]
+        )
+        return cls(encoder, heads, topics=conf.topics, topic_threshold=conf.topic_threshold, policy=policy)  # type: ignore[attr-defined]
+
+    def forward(self, texts: Sequence[str]) -> Forward:
+        emb = self.encoder.encode(texts)
+        dense = np.hstack([emb, features.vader_features(texts)])
+        bow = features.tfidf(features.hashed_counts(texts), self.heads.idf)
+        return Forward(
+            logits=self.heads.sentiment_logits(dense, bow),
+            valence_raw=self.heads.valence_raw(dense),
+            intent_sims=emb @ self._intent_vecs.T,
+            topic_sims=emb @ self._topic_vecs.T if self.topic_names else np.zeros((len(texts), 0)),
+        )
+
+    def labels(self, texts: Sequence[str]) -> list[str]:
+        """Sentiment labels only (evaluation)."""
+        if not texts:
+            return []
+        emb = self.encoder.encode(texts)
+        dense = np.hstack([emb, features.vader_features(texts)])
+        bow = features.tfidf(features.hashed_counts(texts), self.heads.idf)
+        return [postprocess.LABELS[i] for i in self.heads.sentiment_logits(dense, bow).argmax(axis=1)]
+
+    def score(self, items: Sequence[ScoreInput]) -> list[ScoreResult]:
+        if not items:
+            return []
+        out = self.forward([i.text for i in items])
+        results = []
+        for row, item in enumerate(items):
+            label, (p_neg, p_neu, p_pos) = postprocess.sentiment_from_logits(out.logits[row].tolist())
+            val = postprocess.valence(float(out.valence_raw[row]))
+            intent = postprocess.intent(dict(zip(self.intent_names, out.intent_sims[row].tolist())), item.text)
+            topics = postprocess.topics(dict(zip(self.topic_names, out.topic_sims[row].tolist())), self.topic_threshold)
+            urgency, reasons = postprocess.urgency(
+                p_negative=p_neg, valence=val, intent=intent, topics=topics,
+                followers=item.followers, velocity=item.velocity, policy=self.policy,
+            )
+            results.append(
+                ScoreResult(
+                    mention_id=item.mention_id, model_version=self.version, sentiment=label,
+                    p_negative=p_neg, p_neutral=p_neu, p_positive=p_pos, valence=val, intent=intent,
+                    topics=topics, urgency=urgency, urgency_reasons=reasons,
+                )
+            )
+        return results
