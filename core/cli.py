@@ -209,6 +209,17 @@ def sources(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -
 
 # ---------------------------------------------------------------- users
 
+PASSWORD_HELP = "Prefer the prompt or $EARFUL_NEW_PASSWORD: a flag lands in shell history."
+
+
+def password_or_prompt(password: Optional[str]) -> str:
+    if password is not None:
+        return password
+    if not sys.stdin.isatty():
+        fail("no password given; pass --password, set EARFUL_NEW_PASSWORD, or run in a terminal", 2)
+    return typer.prompt("password", hide_input=True, confirmation_prompt=True)
+
+
 @users_app.command("add")
 def users_add(
     ctx: typer.Context,
@@ -216,18 +227,12 @@ def users_add(
     role: str = typer.Option("agent", "--role", help="viewer, agent, pr, manager or admin."),
     team: Optional[str] = typer.Option(None, "--team"),
     name: str = typer.Option("", "--name", help="Display name."),
-    password: Optional[str] = typer.Option(
-        None, "--password", envvar="EARFUL_NEW_PASSWORD",
-        help="Prefer the prompt or $EARFUL_NEW_PASSWORD: a flag lands in shell history.",
-    ),
+    password: Optional[str] = typer.Option(None, "--password", envvar="EARFUL_NEW_PASSWORD", help=PASSWORD_HELP),
 ) -> None:
     """Create a staff account."""
     from core.users import add_user, parse_role
 
-    if password is None:
-        if not sys.stdin.isatty():
-            fail("no password given; pass --password, set EARFUL_NEW_PASSWORD, or run in a terminal", 2)
-        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    password = password_or_prompt(password)
 
     def body() -> None:
         db = ctx.obj.database()
@@ -280,15 +285,12 @@ def users_set_role(ctx: typer.Context, username: str, role: str) -> None:
 def users_set_password(
     ctx: typer.Context,
     username: str,
-    password: Optional[str] = typer.Option(None, "--password", envvar="EARFUL_NEW_PASSWORD"),
+    password: Optional[str] = typer.Option(None, "--password", envvar="EARFUL_NEW_PASSWORD", help=PASSWORD_HELP),
 ) -> None:
     """Set a user's password."""
     from core.users import set_password
 
-    if password is None:
-        if not sys.stdin.isatty():
-            fail("no password given; pass --password, set EARFUL_NEW_PASSWORD, or run in a terminal", 2)
-        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    password = password_or_prompt(password)
 
     def body() -> None:
         db = ctx.obj.database()
