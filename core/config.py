@@ -137,6 +137,7 @@ class SentimentConfig(Section):
     velocity_per_hour: float = Field(20.0, gt=0)
     correction_weight: int = Field(5, ge=1, le=1000)
     interval_seconds: int = Field(15, ge=1)
+    quantize: Literal["int8", "none"] = "int8"
 
     @model_validator(mode="after")
     def _risk_topics_exist(self) -> SentimentConfig:

@@ -61,6 +61,7 @@ class Encoder:
         batch_size: int = 64,
         threads: int | None = None,
         device: str | None = None,
+        quantize: str = "none",
     ) -> None:
         import torch
         from transformers import AutoModel, AutoTokenizer
@@ -83,6 +84,15 @@ class Encoder:
                 key="sentiment.model",
             ) from None
         self.model.eval().to(self.device)
+        self.quantized = quantize == "int8" and self.device == "cpu"
+        if self.quantized:
+            # Dynamic int8 for the Linear layers: about twice the CPU throughput; measured on the
+            # held-out split at 0.0027 macro-F1 below fp32 (docs/model.md). CUDA keeps fp32.
+            import warnings
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                self.model = torch.ao.quantization.quantize_dynamic(self.model, {torch.nn.Linear}, dtype=torch.qint8)
         self.name = model
         self.max_length = max_length
         self.batch_size = batch_size

@@ -66,7 +66,11 @@ class Scorer:
     def from_settings(cls, conf: object, heads_version: str | None = None) -> Scorer:
         """Build from a `SentimentConfig` section (core.config)."""
         encoder = Encoder(
-            conf.model, max_length=conf.max_length, batch_size=conf.batch_size, threads=conf.threads or None  # type: ignore[attr-defined]
+            conf.model,  # type: ignore[attr-defined]
+            max_length=conf.max_length,  # type: ignore[attr-defined]
+            batch_size=conf.batch_size,  # type: ignore[attr-defined]
+            threads=conf.threads or None,  # type: ignore[attr-defined]
+            quantize=conf.quantize,  # type: ignore[attr-defined]
         )
         return cls.with_heads(encoder, load_heads(heads_version), conf)
 

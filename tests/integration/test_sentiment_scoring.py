@@ -136,3 +136,12 @@ def test_a_staff_correction_changes_the_next_model(db: Database, fixed_now: date
     corrections = sentiment_corrections(db)
     assert corrections == [(text, wanted)]
     assert train(corrections) == wanted
+
+
+def test_the_int8_path_scores_obvious_examples_like_fp32() -> None:
+    """sentiment.quantize: int8 (the CPU default) agrees with fp32 where the answer is plain."""
+    fast = Scorer.from_settings(SentimentConfig(quantize="int8", max_length=64, batch_size=16))
+    assert fast.encoder.quantized
+    texts = ["I love this airline, the crew was wonderful!", "They lost my bag and nobody helps. Furious.",
+             "The flight departs from terminal 2 at 10:40."]
+    assert fast.labels(texts) == ["positive", "negative", "neutral"]
