@@ -38,13 +38,16 @@ def stop_event_on_signals() -> threading.Event:
 
 def start_scheduler(settings: Settings, config_path: str | None, db: Database):  # type: ignore[no-untyped-def]
     from listener.jobs import Runtime, install_runtime
-    from listener.scheduler import build_scheduler, schedule_polls, schedule_scoring
+    from listener.scheduler import build_scheduler, schedule_polls, schedule_scoring, schedule_training
 
     runtime = Runtime(settings, db)
     install_runtime(config_path, runtime)
     scheduler = build_scheduler(settings)
     scheduler.start(paused=True)
     jobs = [*schedule_polls(scheduler, settings, config_path), schedule_scoring(scheduler, settings, config_path)]
+    training = schedule_training(scheduler, settings, config_path)
+    if training:
+        jobs.append(training)
     scheduler.resume()
     return scheduler, runtime, jobs
 

@@ -59,6 +59,29 @@ def schedule_scoring(
     return SCORE_JOB
 
 
+TRAIN_JOB = "train"
+
+
+def schedule_training(scheduler: BackgroundScheduler, settings: Settings, config_path: str | None) -> str | None:
+    """Nightly retraining at sentiment.train_at (UTC), or none when it is not set."""
+    if not settings.sentiment.train_at:
+        if scheduler.get_job(TRAIN_JOB):
+            scheduler.remove_job(TRAIN_JOB)
+        return None
+    hour, minute = settings.sentiment.train_at.split(":")
+    scheduler.add_job(
+        "sentiment.job:train_job",
+        "cron",
+        hour=int(hour),
+        minute=int(minute),
+        id=TRAIN_JOB,
+        name="retrain the scorer",
+        args=[config_path],
+        replace_existing=True,
+    )
+    return TRAIN_JOB
+
+
 def schedule_polls(
     scheduler: BackgroundScheduler, settings: Settings, config_path: str | None, *, now: datetime | None = None
 ) -> list[str]:

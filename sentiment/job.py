@@ -285,3 +285,19 @@ def score_pending_job(config_path: str | None) -> None:
             _scorers[config_path] = (db, Scorer.from_settings(settings.sentiment), settings.sentiment.batch_size)
         db, scorer, batch_size = _scorers[config_path]
     score_pending(db, scorer, batch_size=batch_size)
+
+
+def train_job(config_path: str | None) -> None:
+    """Scheduled nightly retraining; a model that is used makes the scoring job reload its heads."""
+    from core.config import load_config
+
+    settings = load_config(config_path)
+    db = Database.open(settings.database.url)
+    try:
+        result = train_command(settings.sentiment, db, now=utcnow())
+    finally:
+        db.dispose()
+    log.info("nightly training: model %s %s", result["version"], "in use" if result["in_use"] else "kept aside")
+    if result["in_use"]:
+        with _scorers_lock:
+            _scorers.pop(config_path, None)

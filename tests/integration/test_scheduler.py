@@ -64,3 +64,23 @@ def test_a_hanging_source_does_not_delay_another_and_jobs_persist(tmp_path: Path
             again.shutdown(wait=False)
         runtime.close()
         db.dispose()
+
+
+def test_nightly_training_is_scheduled_only_when_configured(tmp_path: Path) -> None:
+    from listener.scheduler import schedule_training
+
+    path = tmp_path / "config.yaml"
+    path.write_text(f"database:\n  url: sqlite:///{tmp_path / 'e.db'}\nsentiment:\n  train_at: '03:30'\n")
+    settings = load_config(path, env={})
+    Database.open(settings.database.url).dispose()
+    scheduler = build_scheduler(settings)
+    scheduler.start(paused=True)
+    try:
+        assert schedule_training(scheduler, settings, str(path)) == "train"
+        job = scheduler.get_job("train")
+        assert (job.next_run_time.hour, job.next_run_time.minute) == (3, 30)
+        off = load_config(path, env={"EARFUL_SENTIMENT__TRAIN_AT": "null"})
+        assert schedule_training(scheduler, off, str(path)) is None
+        assert scheduler.get_job("train") is None
+    finally:
+        scheduler.shutdown(wait=False)
