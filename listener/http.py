@@ -1,7 +1,9 @@
-"""httpx plumbing for the platforms Earful reaches with plain HTTP (Hacker News, Discourse, feeds).
+"""HTTP plumbing shared by the adapters.
 
-`check` translates an HTTP answer into Earful's error tree in one place, like prawcore's table of
-status codes; `request` adds the translation of transport failures.
+httpx for the platforms Earful reaches with plain HTTP (Hacker News, Discourse, feeds): `check`
+translates an HTTP answer into Earful's error tree in one place, like prawcore's table of status
+codes, and `request` adds the translation of transport failures. `TimeoutSession` is for the
+client libraries built on requests (tweepy, praw).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import httpx
+import requests
 
 from core.errors import AuthFailed, PlatformError, RateLimited, Unavailable
 
@@ -76,3 +79,20 @@ def get_json(client: httpx.Client, url: str, platform: str, **kwargs: Any) -> An
         return response.json()
     except ValueError as exc:
         raise Unavailable(platform, "the answer was not valid JSON") from exc
+
+
+class TimeoutSession(requests.Session):
+    """A requests session whose every request times out after at most `timeout` seconds.
+
+    tweepy.Client sets no timeout at all (it would wait forever on a silent server), and praw 8
+    parses its `timeout` setting but prawcore always sends 16 s.
+    """
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__()
+        self.timeout = timeout
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        given = kwargs.get("timeout")
+        kwargs["timeout"] = self.timeout if given is None else min(float(given), self.timeout)
+        return super().request(method, url, *args, **kwargs)

@@ -45,6 +45,7 @@ from core.errors import AuthFailed, ConfigError, PlatformError, RateLimited, Una
 from core.mention import AuthorIn, MentionIn
 from listener.base import Batch, map_each
 from listener.enrich import BrandMatcher
+from listener.http import TimeoutSession
 from listener.query import to_reddit
 from listener.sandbox.credentials import RedditCredentials
 from listener.text import parse_timestamp, query_key
@@ -214,19 +215,6 @@ def _seconds(value: Any) -> float | None:
 
 
 # --------------------------------------------------------------------------- I/O
-
-
-class TimeoutSession(requests.Session):
-    """Caps every request's timeout: praw 8 parses its ``timeout`` setting but prawcore sends 16 s."""
-
-    def __init__(self, timeout: float) -> None:
-        super().__init__()
-        self.timeout = timeout
-
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
-        given = kwargs.get("timeout")
-        kwargs["timeout"] = self.timeout if given is None else min(float(given), self.timeout)
-        return super().request(method, url, *args, **kwargs)
 
 
 @dataclass(frozen=True)

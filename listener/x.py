@@ -34,6 +34,7 @@ from core.errors import AuthFailed, ConfigError, PlatformError, RateLimited, Una
 from core.mention import AuthorIn, MentionIn
 from listener.base import Batch, map_each
 from listener.enrich import BrandMatcher
+from listener.http import TimeoutSession
 from listener.query import to_x
 from listener.sandbox.credentials import XCredentials
 from listener.sandbox.redirect import redirect_session
@@ -165,19 +166,6 @@ def _detail(exc: tweepy.HTTPException) -> str:
 
 
 # --------------------------------------------------------------------------- I/O
-
-
-class TimeoutSession(requests.Session):
-    """A requests session with a default timeout: tweepy.Client sets none and would wait forever."""
-
-    def __init__(self, timeout: float) -> None:
-        super().__init__()
-        self.timeout = timeout
-
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = self.timeout
-        return super().request(method, url, *args, **kwargs)
 
 
 @dataclass(frozen=True)
