@@ -10,11 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from core.config import Settings
+from core.config import SECRET_KEYS, Settings
 from core.models import Brand, BrandQueryRow, Source
-
-SECRET_FIELDS = {"bearer_token", "consumer_secret", "access_token", "access_token_secret", "client_secret",
-                 "password", "app_password", "api_key", "oauth_refresh_token"}
 
 
 def sync_from_config(session: Session, settings: Settings) -> dict[str, int]:
@@ -46,7 +43,7 @@ def sync_from_config(session: Session, settings: Settings) -> dict[str, int]:
             session.add(row)
         row.platform = conf.platform
         row.enabled = conf.enabled
-        row.settings = conf.model_dump(mode="json", exclude=SECRET_FIELDS | {"name", "platform", "enabled"})
+        row.settings = conf.model_dump(mode="json", exclude=SECRET_KEYS | {"name", "platform", "enabled"})
     for name, row in sources.items():
         if name not in declared:
             row.enabled = False
