@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional, TypeVar
 
 import typer
+from sqlalchemy.orm import Session
 import yaml
 from rich.console import Console
 from rich.table import Table
@@ -54,6 +55,19 @@ class Context:
     def database(self, settings: Settings | None = None) -> Database:
         settings = settings or self.settings()
         return Database.open(settings.database.url, echo=settings.database.echo)
+
+    def in_session(self, work: Callable[[Session], T]) -> T:
+        """Run `work` in one transaction on the configured database; errors become messages."""
+
+        def body() -> T:
+            db = self.database()
+            try:
+                with db.session() as session:
+                    return work(session)
+            finally:
+                db.dispose()
+
+        return guarded(body)
 
 
 def fail(message: str, code: int) -> None:
@@ -163,12 +177,7 @@ def stats(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help
     """Counts of mentions, scores, cases, replies and alerts."""
     from core.stats import stats as compute
 
-    def body() -> dict[str, Any]:
-        db = ctx.obj.database()
-        with db.session() as session:
-            return compute(session)
-
-    figures = guarded(body)
+    figures = ctx.obj.in_session(compute)
     if as_json:
         print(json.dumps(figures))
         return
@@ -234,12 +243,9 @@ def users_add(
 
     password = password_or_prompt(password)
 
-    def body() -> None:
-        db = ctx.obj.database()
-        with db.session() as session:
-            add_user(session, username, password, parse_role(role), display_name=name, team=team, actor="cli")
-
-    guarded(body)
+    ctx.obj.in_session(
+        lambda session: add_user(session, username, password, parse_role(role), display_name=name, team=team, actor="cli")
+    )
     out.print(f"added {username} ({role})")
 
 
@@ -248,16 +254,11 @@ def users_list(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")
     """List staff accounts."""
     from core.users import list_users
 
-    def body() -> list[dict[str, Any]]:
-        db = ctx.obj.database()
-        with db.session() as session:
-            return [
-                {"username": u.username, "name": u.display_name, "role": u.role.value, "team": u.team,
-                 "active": u.active, "last_login_at": u.last_login_at.isoformat() if u.last_login_at else None}
-                for u in list_users(session)
-            ]
-
-    rows = guarded(body)
+    rows = ctx.obj.in_session(lambda session: [
+        {"username": u.username, "name": u.display_name, "role": u.role.value, "team": u.team,
+         "active": u.active, "last_login_at": u.last_login_at.isoformat() if u.last_login_at else None}
+        for u in list_users(session)
+    ])
     if as_json:
         print(json.dumps(rows))
         return
@@ -272,12 +273,7 @@ def users_set_role(ctx: typer.Context, username: str, role: str) -> None:
     """Change a user's role."""
     from core.users import parse_role, set_role
 
-    def body() -> None:
-        db = ctx.obj.database()
-        with db.session() as session:
-            set_role(session, username, parse_role(role), actor="cli")
-
-    guarded(body)
+    ctx.obj.in_session(lambda session: set_role(session, username, parse_role(role), actor="cli"))
     out.print(f"{username} is now {role}")
 
 
@@ -292,12 +288,7 @@ def users_set_password(
 
     password = password_or_prompt(password)
 
-    def body() -> None:
-        db = ctx.obj.database()
-        with db.session() as session:
-            set_password(session, username, password, actor="cli")
-
-    guarded(body)
+    ctx.obj.in_session(lambda session: set_password(session, username, password, actor="cli"))
     out.print(f"password of {username} changed")
 
 
@@ -318,15 +309,13 @@ def customers_link(
     from core.customers import link_authors
     from core.users import get_user
 
-    def body() -> int:
-        db = ctx.obj.database()
-        with db.session() as session:
-            actor = get_user(session, acting_as)
-            if actor is None:
-                raise InvalidInput(f"no user {acting_as!r}; list them with `earful users list`")
-            return link_authors(session, actor, authors, name=name).id
+    def link(session: Session) -> int:
+        actor = get_user(session, acting_as)
+        if actor is None:
+            raise InvalidInput(f"no user {acting_as!r}; list them with `earful users list`")
+        return link_authors(session, actor, authors, name=name).id
 
-    customer_id = guarded(body)
+    customer_id = ctx.obj.in_session(link)
     out.print(f"linked {len(authors)} authors as customer {customer_id}")
 
 
@@ -340,16 +329,14 @@ def customers_history(
     """What this person said on every platform, newest first."""
     from core.customers import customer_mentions, find_author, parse_author_ref
 
-    def body() -> list[dict[str, Any]]:
-        db = ctx.obj.database()
-        with db.session() as session:
-            found = find_author(session, *parse_author_ref(author))
-            return [
-                {"platform": m.platform, "id": m.native_id, "created_at": m.created_at.isoformat(), "text": m.text, "url": m.url}
-                for m in customer_mentions(session, found.id, limit=limit)
-            ]
+    def history(session: Session) -> list[dict[str, Any]]:
+        found = find_author(session, *parse_author_ref(author))
+        return [
+            {"platform": m.platform, "id": m.native_id, "created_at": m.created_at.isoformat(), "text": m.text, "url": m.url}
+            for m in customer_mentions(session, found.id, limit=limit)
+        ]
 
-    rows = guarded(body)
+    rows = ctx.obj.in_session(history)
     if as_json:
         print(json.dumps(rows))
         return
