@@ -4,10 +4,16 @@
     ├── ConfigError          our side: configuration is wrong (CLI exits 2)
     ├── InvalidInput         our side: data handed to Earful is wrong (a bad import row, a bad query)
     ├── PermissionDenied     our side: the acting user's role does not allow the action
+    ├── Conflict             our side: the action collides with another (a case held by someone else,
+    │                        a reply no longer in the state the action needs)
     └── PlatformError        their side: a platform answered badly (platform, status, retry_after)
         ├── RateLimited      429 or a quota: pause this source until retry_after
         ├── AuthFailed       401/403: credentials or scopes are wrong; a human must act
-        └── Unavailable      5xx, timeouts, connection errors: retry with backoff
+        ├── Unavailable      5xx, connection errors: retry with backoff (the request did not land)
+        ├── OutcomeUnknown   the request was sent but no answer came (read timeout, dropped
+        │                    connection): it may have landed, so it is looked up, never resent blindly
+        └── Rejected         the platform refused this one request for good (parent deleted, text
+                             refused, not allowed to reply): retrying cannot help
 
 Each adapter translates its client library's exceptions into this tree once, at the edge, so the
 scheduler and the dashboard handle one vocabulary.
@@ -43,6 +49,10 @@ class PermissionDenied(EarfulError):
         super().__init__(f"{actor} may not {action}: it needs the role {needed}")
 
 
+class Conflict(EarfulError):
+    """The action collides with another one (someone else holds the case, the reply moved on)."""
+
+
 class PlatformError(EarfulError):
     """A platform answered with an error, or could not be reached."""
 
@@ -71,3 +81,15 @@ class AuthFailed(PlatformError):
 
 class Unavailable(PlatformError):
     """The platform failed transiently (5xx, timeout, connection error); retry with backoff."""
+
+
+class OutcomeUnknown(PlatformError):
+    """The request went out but no answer came back: the platform may have accepted it.
+
+    A reply that ends here is reconciled (looked up on the platform), never resent blindly.
+    """
+
+
+class Rejected(PlatformError):
+    """The platform refused this request for good: the parent is gone, the text was refused, the
+    account may not reply there. The platform's own reason is in the message, for the agent."""

@@ -223,6 +223,8 @@ class Mention(Base):
         sa.Index("ix_mentions_unscored", "scored_at", "id"),
         sa.Index("ix_mentions_conversation", "platform", "conversation_id"),
         sa.Index("ix_mentions_sentiment_time", "sentiment", "created_at"),
+        # Scored mentions the responder has not yet looked at (see responder.cases.triage).
+        sa.Index("ix_mentions_untriaged", "triaged_at", "scored_at"),
         # The inbox order: most urgent first (unscored last), then newest. See core.inbox.INBOX_ORDER.
         sa.Index("ix_mentions_urgency_time", sa.text("coalesce(urgency, -1.0) DESC"), sa.text("created_at DESC")),
     )
@@ -250,6 +252,8 @@ class Mention(Base):
     sentiment: Mapped[str | None] = mapped_column(sa.String(10))
     urgency: Mapped[float | None]
     case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id", ondelete="SET NULL"), index=True)
+    # When the responder decided whether this mention opens or joins a case (NULL: not yet).
+    triaged_at: Mapped[datetime | None]
 
     author: Mapped[Author | None] = relationship()
     brands: Mapped[list[Brand]] = relationship(secondary="mention_brands", viewonly=True)
@@ -318,7 +322,9 @@ class Case(Base):
     author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("authors.id", ondelete="SET NULL"))
     status: Mapped[CaseStatus] = mapped_column(_enum(CaseStatus, "case_status"), default=CaseStatus.new)
     assignee_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    assigned_at: Mapped[datetime | None]  # round-robin picks the agent whose last assignment is oldest
     team: Mapped[str | None] = mapped_column(sa.String(100))
+    sla_policy: Mapped[str | None] = mapped_column(sa.String(100))
     urgency: Mapped[float] = mapped_column(default=0.0)
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -332,6 +338,9 @@ class Case(Base):
     hold_expires_at: Mapped[datetime | None]
     csat_score: Mapped[int | None]
     csat_comment: Mapped[str | None] = mapped_column(sa.Text)
+    csat_token: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    csat_answered_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
 
     mentions: Mapped[list[Mention]] = relationship(order_by="Mention.created_at")
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
@@ -354,6 +363,13 @@ class Reply(Base):
     needs_approval: Mapped[bool] = mapped_column(default=False)
     author_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     approved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    # Set when the author asks for approval; cleared (with review_note) when an approver rejects it.
+    submitted_at: Mapped[datetime | None]
+    review_note: Mapped[str | None] = mapped_column(sa.Text)
+    # The source whose account posts it (the source that collected the mention answered).
+    source_id: Mapped[int | None] = mapped_column(sa.ForeignKey("sources.id", ondelete="SET NULL"))
+    # Sentence embedding of the mention this answered: suggestions rank past replies by it.
+    context_embedding: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     platform_reply_id: Mapped[str | None] = mapped_column(sa.String(300))
     platform_url: Mapped[str | None] = mapped_column(sa.Text)
     error: Mapped[str | None] = mapped_column(sa.Text)
