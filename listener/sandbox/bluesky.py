@@ -1,4 +1,4 @@
-"""Fake Bluesky PDS + AppView (XRPC): sessions, profiles, post search, notifications, createRecord.
+"""Fake Bluesky PDS + AppView (XRPC): sessions, profiles, search, threads, notifications, posts and likes.
 
 Lexicon shapes from docs.bsky.app: posts are AT URIs with real CIDs, records carry ``$type``, facets
 use UTF-8 byte offsets, replies carry ``root`` / ``parent`` strong refs. ``createSession`` returns
@@ -20,6 +20,7 @@ import threading
 import time
 from typing import Any
 
+from listener.sandbox import ids
 from listener.sandbox.common import RateWindow, bearer, decode_cursor, encode_cursor, iso_ms, parse_time
 from listener.sandbox.credentials import BlueskyCredentials
 from listener.sandbox.faults import ErrorStyle, Fault
@@ -63,6 +64,7 @@ class BlueskyApi:
         self._secret = secrets.token_bytes(32)
         self.window = RateWindow(3000, 300)
         self._seen_at: str | None = None
+        self.likes: dict[str, dict[str, Any]] = {}  # like record uri -> the app.bsky.feed.like record
         self._lock = threading.Lock()
 
     def install(self, server: FakeServer) -> None:
@@ -75,6 +77,7 @@ class BlueskyApi:
             ("GET", "app.bsky.actor.getProfile"): self.get_profile,
             ("GET", "app.bsky.feed.searchPosts"): self.search_posts,
             ("GET", "app.bsky.feed.getPosts"): self.get_posts,
+            ("GET", "app.bsky.feed.getPostThread"): self.get_post_thread,
             ("GET", "app.bsky.notification.listNotifications"): self.list_notifications,
             ("POST", "app.bsky.notification.updateSeen"): self.update_seen,
             ("POST", "com.atproto.repo.createRecord"): self.create_record,
@@ -224,6 +227,35 @@ class BlueskyApi:
         posts = [p for uri in req.args("uris") if (p := self.world.get("bluesky", uri)) is not None]
         return Response.json({"posts": [self._post_view(p) for p in posts]})
 
+    def get_post_thread(self, req: Request) -> Response:
+        """A threadViewPost with ``replies`` to ``depth`` levels (default 6) and ``parent`` above it."""
+        refused = self._access(req)
+        if refused:
+            return refused
+        post = self.world.get("bluesky", req.arg("uri"))
+        if post is None:
+            return _xrpc_error(400, "NotFound", f"Post not found: {req.arg('uri')}")
+        try:
+            depth, height = int(req.arg("depth") or 6), int(req.arg("parentHeight") or 80)
+        except ValueError:
+            depth = height = -1
+        if not (0 <= depth <= 1000 and 0 <= height <= 1000):
+            return _xrpc_error(400, "InvalidRequest", "Error: depth and parentHeight must be between 0 and 1000")
+        thread = self._thread(post, depth)
+        node, parent = thread, self.world.get("bluesky", post.parent_id)
+        for _ in range(height):
+            if parent is None:
+                break
+            node["parent"] = {"$type": "app.bsky.feed.defs#threadViewPost", "post": self._post_view(parent)}
+            node, parent = node["parent"], self.world.get("bluesky", parent.parent_id)
+        return Response.json({"thread": thread})
+
+    def _thread(self, post: Post, depth: int) -> dict[str, Any]:
+        node: dict[str, Any] = {"$type": "app.bsky.feed.defs#threadViewPost", "post": self._post_view(post)}
+        if depth > 0:
+            node["replies"] = [self._thread(child, depth - 1) for child in self.world.children("bluesky", post.id)]
+        return node
+
     def list_notifications(self, req: Request) -> Response:
         refused = self._access(req)
         if refused:
@@ -282,8 +314,11 @@ class BlueskyApi:
         brand = self.world.account("bluesky")
         if body.get("repo") not in (brand.id, brand.handle):
             return _xrpc_error(400, "InvalidRequest", "Can not create records in another repo")
+        if body.get("collection") == "app.bsky.feed.like":
+            return self._create_like(body.get("record") or {})
         if body.get("collection") != "app.bsky.feed.post":
-            return _xrpc_error(400, "InvalidRequest", "The sandbox only stores app.bsky.feed.post records")
+            return _xrpc_error(400, "InvalidRequest", "The sandbox only stores app.bsky.feed.post and "
+                               "app.bsky.feed.like records")
         record = body.get("record") or {}
         text = record.get("text")
         if not isinstance(text, str) or "createdAt" not in record:
@@ -306,6 +341,22 @@ class BlueskyApi:
                                    via_api=True, extra={"record": record})
         return Response.json({"uri": post.id, "cid": post.extra["cid"],
                               "commit": {"cid": post.extra["cid"], "rev": post.id.rsplit("/", 1)[-1]},
+                              "validationStatus": "valid"})
+
+    def _create_like(self, record: dict[str, Any]) -> Response:
+        subject = record.get("subject") or {}
+        post = self.world.get("bluesky", subject.get("uri"))
+        if "createdAt" not in record or post is None or post.extra["cid"] != subject.get("cid"):
+            return _xrpc_error(400, "InvalidRequest", "Invalid app.bsky.feed.like record: subject must be a "
+                               "strong ref (uri + cid) to a known post")
+        brand = self.world.account("bluesky")
+        with self._lock:
+            seq = len(self.likes) + 1
+            uri = f"at://{brand.id}/app.bsky.feed.like/{ids.bluesky_tid(self.world.now(), seq)}"
+            self.likes[uri] = dict(record)
+        post.likes += 1
+        cid = ids.bluesky_cid(uri, post.id)
+        return Response.json({"uri": uri, "cid": cid, "commit": {"cid": cid, "rev": uri.rsplit("/", 1)[-1]},
                               "validationStatus": "valid"})
 
     # --- rendering ------------------------------------------------------------------------

@@ -41,6 +41,11 @@ class BlueskyCredentials:
 class YouTubeCredentials:
     api_key: str = "sandbox-youtube-api-key"  # developerKey: reads
     oauth_token: str = "sandbox-youtube-oauth-token"  # Bearer: reads and writes as the brand channel
+    # An OAuth client and the channel owner's refresh token, which the fake's /token exchanges for oauth_token
+    # (to exercise the refresh a real deployment goes through).
+    client_id: str = "sandbox-youtube-client.apps.googleusercontent.com"
+    client_secret: str = "sandbox-youtube-client-secret"
+    refresh_token: str = "sandbox-youtube-refresh-token"
 
 
 @dataclass(frozen=True, slots=True)

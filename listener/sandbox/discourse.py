@@ -1,4 +1,4 @@
-"""Fake Discourse forum ("Frequent Flyers"): search.json, posts.json (latest and create), topics.
+"""Fake Discourse forum ("Frequent Flyers"): search.json, posts.json (latest and create), topics, likes.
 
 Shapes follow docs.discourse.org. Full-page search returns one post per topic (the latest matching
 post with ``order:latest``), 50 per ``page``, with ``after:`` / ``before:`` dates. The ``Api-Key`` /
@@ -25,6 +25,8 @@ from listener.sandbox.world import Author, Post, World
 SITE = "forum.frequentflyers.example"
 PAGE_SIZE = 50
 MIN_POST_LENGTH = 20
+TOPIC_CHUNK = 20  # posts a topic answer carries; the rest are listed by id in post_stream.stream
+LIKE = 2  # post_action_type_id of a like
 
 
 def _errors(status: int, errors: list[str], error_type: str, headers: dict[str, str] | None = None,
@@ -63,6 +65,7 @@ class DiscourseApi:
     def __init__(self, world: World, creds: DiscourseCredentials) -> None:
         self.world = world
         self.creds = creds
+        self.likes: set[tuple[str, str]] = set()  # (user id, post id)
 
     def install(self, server: FakeServer) -> None:
         server.style = DiscourseErrors()
@@ -71,6 +74,8 @@ class DiscourseApi:
         server.route("POST", "/posts.json", self.create_post)
         server.route("GET", "/posts/{id}.json", self.post)
         server.route("GET", "/t/{id}.json", self.topic)
+        server.route("GET", "/t/{id}/posts.json", self.topic_posts)
+        server.route("POST", "/post_actions.json", self.post_action)
         server.route("GET", "/t/{slug}/{id}.json", self.topic)
         server.route("GET", "/latest.json", self.latest_topics)
 
@@ -154,9 +159,23 @@ class DiscourseApi:
             return DiscourseErrors().not_found()
         first = self._topic_post(posts[0])
         summary = self._topic_summary(first)
-        summary["post_stream"] = {"posts": [self._post_json(p) for p in posts[:20]], "stream": [int(p.id) for p in posts]}
+        summary["post_stream"] = {"posts": [self._post_json(p) for p in posts[:TOPIC_CHUNK]],
+                                  "stream": [int(p.id) for p in posts]}
         summary["details"] = {"can_create_post": user is not None, "participants": []}
         return Response.json(summary)
+
+    def topic_posts(self, req: Request) -> Response:
+        """GET /t/:id/posts.json?post_ids[]=..: the posts of a topic a topic answer only listed by id."""
+        user = self._user(req)
+        if isinstance(user, Response):
+            return user
+        wanted = set(req.args("post_ids[]") or req.args("post_ids"))
+        posts = [p for p in self.world.posts("discourse") if p.place == req.params["id"]]
+        if not posts:
+            return DiscourseErrors().not_found()
+        chosen = [p for p in posts if p.id in wanted] if wanted else posts[:TOPIC_CHUNK]
+        return Response.json({"post_stream": {"posts": [self._post_json(p) for p in chosen]},
+                              "id": int(req.params["id"])})
 
     def latest_topics(self, req: Request) -> Response:
         user = self._user(req)
@@ -201,6 +220,25 @@ class DiscourseApi:
         post = self.world.add_post("discourse", raw, author=user, parent_id=parent.id, via_api=True,
                                    extra={"reply_to_post_number": int(number) if number else None})
         return Response.json(self._post_json(post, raw=True))
+
+    def post_action(self, req: Request) -> Response:
+        """POST /post_actions.json: ``id`` and ``post_action_type_id`` (2: like); answers the post."""
+        user = self._user(req)
+        if isinstance(user, Response):
+            return user
+        if user is None:
+            return _errors(403, ["You are not permitted to view the requested resource."], "invalid_access")
+        form = req.form()
+        post = self.world.get("discourse", str(form.get("id") or ""))
+        if post is None:
+            return DiscourseErrors().not_found()
+        if str(form.get("post_action_type_id")) != str(LIKE):
+            return _errors(422, ["The sandbox only knows likes (post_action_type_id 2)."], "invalid_parameters")
+        if (user.id, post.id) in self.likes:
+            return _errors(403, ["You are not permitted to view the requested resource."], "invalid_access")
+        self.likes.add((user.id, post.id))
+        post.likes += 1
+        return Response.json(self._post_json(post))
 
     # --- rendering ------------------------------------------------------------------------
     def _topic_post(self, post: Post) -> Post:

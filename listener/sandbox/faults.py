@@ -27,6 +27,10 @@ class FaultKind(str, Enum):
     MISSING_FIELDS = "missing_fields"  # a 200 whose first item lacks required fields
     DISCONNECT = "disconnect"  # close the socket without answering
     UNAUTHORIZED = "unauthorized"  # the platform's 401 shape, as if the token was revoked
+    # The handler runs (a post is accepted and stored), then the answer is held for ``delay_s`` (released
+    # early when the server stops) and the connection is dropped unanswered: a crash or a network loss
+    # between the platform accepting a write and the caller hearing about it.
+    LOST_ANSWER = "lost_answer"
 
 
 @dataclass(slots=True)

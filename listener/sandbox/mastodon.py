@@ -1,4 +1,4 @@
-"""Fake Mastodon API (4.3): search v2, mention notifications, hashtag timeline and posting a reply.
+"""Fake Mastodon API (4.3): search v2, mention notifications, timelines, threads, posting and favouriting.
 
 Entities follow docs.joinmastodon.org: ids are strings of time-ordered integers, ``content`` is HTML
 with h-card mentions, lists page through ``Link`` headers with ``max_id`` / ``min_id`` (search pages by
@@ -28,6 +28,7 @@ VERSION = "4.3.0"
 _MENTION = re.compile(r"@(\w+)(?:@([\w.-]+\w))?")
 _HASHTAG = re.compile(r"#(\w+)")
 _NOTIFICATION_BASE = 30_000_000
+VISIBILITIES = ("public", "unlisted", "private", "direct")
 
 
 class MastodonErrors(ErrorStyle):
@@ -55,6 +56,7 @@ class MastodonApi:
         self.creds = creds
         self.window = RateWindow(300, 300)
         self._idempotent: dict[str, dict[str, Any]] = {}
+        self.favourited: set[str] = set()  # status ids the brand account favourited
         self._lock = threading.Lock()
 
     def install(self, server: FakeServer) -> None:
@@ -69,6 +71,7 @@ class MastodonApi:
         server.route("GET", "/api/v1/statuses/{id}", self.status)
         server.route("GET", "/api/v1/statuses/{id}/context", self.context)
         server.route("POST", "/api/v1/statuses", self.post_status)
+        server.route("POST", "/api/v1/statuses/{id}/favourite", self.favourite)
         server.before_response.append(self._rate_headers)
 
     def _authorized(self, req: Request) -> bool:
@@ -209,18 +212,36 @@ class MastodonApi:
                 return Response.json({"error": "Validation failed: Text can't be blank"}, 422)
             if len(text) > 500:
                 return Response.json({"error": "Validation failed: Text character limit of 500 exceeded"}, 422)
+            visibility = str(form.get("visibility") or "public")
+            if visibility not in VISIBILITIES:
+                return Response.json({"error": f"Validation failed: Visibility '{visibility}' is not a valid "
+                                      "visibility"}, 422)
             parent_id = form.get("in_reply_to_id") or None
             if parent_id and self.world.get("mastodon", str(parent_id)) is None:
                 return Response.json({"error": "The post you are trying to reply to does not appear to exist."},
                                      404)
             post = self.world.add_post("mastodon", text, author=self.world.account("mastodon"),
                                        parent_id=str(parent_id) if parent_id else None,
-                                       lang=str(form.get("language") or "en"), via_api=True)
+                                       lang=str(form.get("language") or "en"), via_api=True,
+                                       extra={"visibility": visibility})
             rendered = self._status(post)
             rendered["application"] = {"name": "Earful", "website": None}
             if key:
                 self._idempotent[key] = rendered
         return Response.json(rendered)
+
+    def favourite(self, req: Request) -> Response:
+        """POST /api/v1/statuses/:id/favourite: idempotent, answers the status as the caller sees it."""
+        if not self._authorized(req):
+            return MastodonErrors().unauthorized()
+        post = self.world.get("mastodon", req.params["id"])
+        if post is None:
+            return MastodonErrors().not_found()
+        with self._lock:
+            if post.id not in self.favourited:
+                self.favourited.add(post.id)
+                post.likes += 1
+        return Response.json(self._status(post))
 
     # --- rendering ------------------------------------------------------------------------
     def _search_match(self, q: Any, post: Post) -> bool:
@@ -267,11 +288,11 @@ class MastodonApi:
             "id": post.id, "created_at": iso_ms(post.created_at),
             "in_reply_to_id": parent.id if parent else None,
             "in_reply_to_account_id": parent.author.id if parent else None, "sensitive": False,
-            "spoiler_text": "", "visibility": "public", "language": post.lang,
+            "spoiler_text": "", "visibility": post.extra.get("visibility", "public"), "language": post.lang,
             "uri": f"https://{domain}/users/{username}/statuses/{post.id}",
             "url": f"https://{domain}/@{username}/{post.id}", "replies_count": post.replies,
             "reblogs_count": post.reposts, "favourites_count": post.likes, "edited_at": None,
-            "favourited": False, "reblogged": False, "muted": False, "bookmarked": False,
+            "favourited": post.id in self.favourited, "reblogged": False, "muted": False, "bookmarked": False,
             "content": _content_html(post.text), "filtered": [], "reblog": None,
             "account": self._account(post.author), "media_attachments": [], "mentions": mentions,
             "tags": tags, "emojis": [], "card": None, "poll": None}

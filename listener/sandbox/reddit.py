@@ -1,10 +1,11 @@
-"""Fake Reddit OAuth API: token endpoint, search, subreddit listings, inbox and commenting.
+"""Fake Reddit OAuth API: token endpoint, search, listings, inbox, commenting, voting and removing.
 
 Answers are ``Listing`` things with ``t3`` (submission) / ``t1`` (comment) children and ``after``
 fullnames, as documented at reddit.com/dev/api. A script app gets a user token with
 ``grant_type=password``; ``client_credentials`` gives a read-only token that is refused on the inbox
-and on commenting. 401s carry ``www-authenticate`` (prawcore needs it); rate headers follow Reddit's
-``x-ratelimit-*`` (seconds-to-reset, not epoch).
+and on commenting. The brand account moderates its own subreddit (``MODERATED``), so removing a
+thing elsewhere is refused with 403, as on Reddit. 401s carry ``www-authenticate`` (prawcore needs
+it); rate headers follow Reddit's ``x-ratelimit-*`` (seconds-to-reset, not epoch).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from listener.sandbox.world import Author, Post, World
 _TIME_FILTERS = {"hour": timedelta(hours=1), "day": timedelta(days=1), "week": timedelta(days=7),
                  "month": timedelta(days=30), "year": timedelta(days=365)}
 _TRUE = {"1", "true", "on", "yes"}
+# Subreddits (lower case) and the brand whose account moderates them.
+MODERATED = {"skylarkair": "skylark", "nimbusairways": "nimbus"}
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
@@ -57,6 +60,10 @@ class RedditApi:
         self.creds = creds
         self._tokens: dict[str, str] = {}  # token -> "user" | "app"
         self._read: set[str] = set()  # fullnames marked read in the inbox
+        self.votes: dict[str, int] = {}  # fullname -> the brand account's vote (1, 0, -1)
+        # While set, commenting answers Reddit's RATELIMIT error ("take a break for N seconds"), which
+        # Reddit sends in a 200 answer's json.errors, not as a 429.
+        self.comment_ratelimit_s: int | None = None
         self._lock = threading.Lock()
         self.window = RateWindow(1000, 600)
         # prawcore paces (sleeps) from x-ratelimit-* headers; off by default so tests and the demo run
@@ -75,10 +82,13 @@ class RedditApi:
         server.route("GET", "/comments/{id}/{slug}", self.submission)
         server.route("GET", "/api/info", self.info)
         server.route("GET", "/user/{name}/about", self.user_about)
+        server.route("GET", "/user/{name}/comments", self.user_comments)
         for box in ("mentions", "inbox", "unread", "comments"):
             server.route("GET", f"/message/{box}", self.inbox)
         server.route("POST", "/api/read_message", self.read_message)
         server.route("POST", "/api/comment", self.comment)
+        server.route("POST", "/api/vote", self.vote)
+        server.route("POST", "/api/remove", self.remove)
         server.before_response.append(self._rate_headers)
 
     # --- auth -----------------------------------------------------------------------------
@@ -131,6 +141,16 @@ class RedditApi:
         if author is None:
             return _error(404, "Not Found")
         return Response.json({"kind": "t2", "data": self._account(author)})
+
+    def user_comments(self, req: Request) -> Response:
+        """GET /user/:name/comments: a user's comments, newest first (where a reply can be looked up)."""
+        if self._context(req) is None:
+            return RedditErrors().unauthorized()
+        author = self.world.find_author("reddit", req.params["name"])
+        if author is None:
+            return _error(404, "Not Found")
+        posts = [p for p in self.world.posts("reddit") if p.kind == "t1" and p.author.id == author.id]
+        return self._listing(req, posts, lambda p: self._thing(p, with_link=True))
 
     def search(self, req: Request) -> Response:
         if self._context(req) is None:
@@ -232,6 +252,12 @@ class RedditApi:
             return Response.json({"json": {"errors": [["NO_THING_ID", "no thing id", "parent"]]}})
         if not text.strip():
             return Response.json({"json": {"errors": [["NO_TEXT", "we need something here", "text"]]}})
+        if len(text) > 10_000:
+            return Response.json({"json": {"errors": [["TOO_LONG", "this is too long (max: 10000)", "text"]]}})
+        if self.comment_ratelimit_s:
+            return Response.json({"json": {"errors": [[
+                "RATELIMIT", f"Looks like you've been doing that a lot. Take a break for "
+                f"{self.comment_ratelimit_s} seconds before trying again.", "ratelimit"]]}})
         parent = self._by_fullname(thing_id)
         if parent is None:
             error = ["DELETED_LINK", "the link you are commenting on has been deleted", "parent"] \
@@ -239,6 +265,39 @@ class RedditApi:
             return Response.json({"json": {"errors": [error]}})
         post = self.world.reply("reddit", parent.id, text)
         return Response.json({"json": {"errors": [], "data": {"things": [self._thing(post)]}}})
+
+    def vote(self, req: Request) -> Response:
+        """POST /api/vote: dir 1, 0 or -1 on a thing; voting again replaces the vote."""
+        context = self._context(req)
+        if context != "user":
+            return RedditErrors().unauthorized() if context is None else _error(403, "Forbidden")
+        form = req.form()
+        name, direction = form.get("id", ""), form.get("dir", "")
+        if direction not in ("1", "0", "-1"):
+            return _error(400, "Bad Request")
+        post = self._by_fullname(name)
+        if post is None:
+            return _error(400, "Bad Request")
+        with self._lock:
+            before = self.votes.get(name, 0)
+            self.votes[name] = int(direction)
+        post.likes += int(direction) - before
+        return Response.json({})
+
+    def remove(self, req: Request) -> Response:
+        """POST /api/remove: only a moderator of the thing's subreddit may remove it."""
+        context = self._context(req)
+        if context != "user":
+            return RedditErrors().unauthorized() if context is None else _error(403, "Forbidden")
+        form = req.form()
+        post = self._by_fullname(form.get("id", ""))
+        if post is None:
+            return _error(400, "Bad Request")
+        if MODERATED.get((post.place or "").lower()) != "skylark":
+            return _error(403, "Forbidden")
+        post.extra["removed"] = True
+        post.extra["spam"] = (form.get("spam") or "").lower() in _TRUE
+        return Response.json({})
 
     # --- rendering ------------------------------------------------------------------------
     def _subs(self, sub: str | None) -> set[str]:
@@ -294,7 +353,8 @@ class RedditApi:
             "likes": None, "saved": False, "archived": False, "locked": False, "stickied": False,
             "distinguished": "moderator" if post.author.brand else None, "edited": False, "gilded": 0,
             "gildings": {}, "all_awardings": [], "total_awards_received": 0, "send_replies": True,
-            "can_mod_post": False, "author_flair_text": None, "author_premium": False,
+            "can_mod_post": MODERATED.get((post.place or "").lower()) == "skylark",
+            "removed": bool(post.extra.get("removed")), "author_flair_text": None, "author_premium": False,
             "author_is_blocked": False, "approved_at_utc": None, "banned_at_utc": None,
             "user_reports": [], "mod_reports": [], "num_reports": None, "report_reasons": None,
         }
@@ -306,7 +366,8 @@ class RedditApi:
                 "upvote_ratio": 0.93, "over_18": False, "spoiler": False, "is_video": False,
                 "thumbnail": "self", "link_flair_text": None, "num_crossposts": 0, "media": None,
                 "subreddit_subscribers": sub.subscribers if sub else 0, "pinned": False, "hidden": False,
-                "quarantine": False, "is_original_content": False, "removed_by_category": None,
+                "quarantine": False, "is_original_content": False,
+                "removed_by_category": "moderator" if post.extra.get("removed") else None,
             })
             return {"kind": "t3", "data": common}
         parent = self.world.get("reddit", post.parent_id)

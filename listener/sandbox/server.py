@@ -291,7 +291,8 @@ class FakeServer:
         rec = RecordedRequest(method, path, query, headers, body, at=app.clock(), prefix=prefix)
         app._record(rec)
         response = app._handle(req, rec)
-        rec.status = response.status if response is not None else None
+        if response is not None:
+            rec.status = response.status
         return response, rec
 
     def _handle(self, req: Request, rec: RecordedRequest) -> Response | None:
@@ -321,6 +322,10 @@ class FakeServer:
             with self._lock:
                 self._errors.append(f"{req.method} {req.path}\n{traceback.format_exc()}")
             return self.style.server_error(500)
+        if fault is not None and fault.kind is FaultKind.LOST_ANSWER:
+            rec.status = response.status  # what the platform did, though the caller never hears it
+            self.stopping.wait(fault.delay_s)
+            return None
         for hook in self.before_response:
             hook(req, response)
         if fault is not None and fault.kind in (FaultKind.MALFORMED, FaultKind.MISSING_FIELDS):

@@ -1,4 +1,4 @@
-"""Fake X API v2: recent search, mentions timeline, user lookup and posting a reply.
+"""Fake X API v2: recent search, mentions timeline, user lookup, posting a reply, likes and hidden replies.
 
 Shapes follow docs.x.com (v2): ids are strings, ``edit_history_tweet_ids`` is always present, only the
 requested ``tweet.fields`` / ``user.fields`` are returned, expansions fill ``includes``, pages chain
@@ -15,7 +15,7 @@ import hmac
 import re
 from datetime import timedelta
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, urlencode
 
 from oauthlib.oauth1.rfc5849 import signature as oauth_signature
 
@@ -84,7 +84,9 @@ class XApi:
         self.world = world
         self.creds = creds
         self.windows = {"search": RateWindow(450, 900), "mentions": RateWindow(450, 900),
-                        "post": RateWindow(100, 900), "users": RateWindow(300, 900)}
+                        "post": RateWindow(100, 900), "users": RateWindow(300, 900),
+                        "likes": RateWindow(1000, 86400), "hide": RateWindow(50, 900)}
+        self.liked: set[tuple[str, str]] = set()  # (user id, tweet id)
 
     def install(self, server: FakeServer) -> None:
         server.style = XErrors()
@@ -94,6 +96,8 @@ class XApi:
         server.route("GET", "/2/users/me", self.me)
         server.route("GET", "/2/users/by/username/{username}", self.user_by_username)
         server.route("POST", "/2/tweets", self.create_tweet)
+        server.route("POST", "/2/users/{id}/likes", self.like)
+        server.route("PUT", "/2/tweets/{id}/hidden", self.hide_reply)
 
     # --- auth -----------------------------------------------------------------------------
     def _context(self, req: Request) -> str | None:
@@ -114,7 +118,7 @@ class XApi:
             return False
         if params.get("oauth_token") != self.creds.access_token:
             return False
-        query = "&".join(f"{k}={v}" for k, vs in req.query.items() for v in vs)
+        query = urlencode([(k, v) for k, vs in req.query.items() for v in vs], quote_via=quote)
         collected = oauth_signature.collect_parameters(
             uri_query=query, headers={"Authorization": header}, exclude_oauth_signature=True)
         normalized = oauth_signature.normalize_parameters(collected)
@@ -252,6 +256,56 @@ class XApi:
                                    via_api=True)
         return Response.json({"data": {"id": post.id, "text": post.text, "edit_history_tweet_ids": [post.id]}},
                              201, self._rate("post", req))
+
+    def like(self, req: Request) -> Response:
+        """POST /2/users/:id/likes: only as the authenticated user; liking twice changes nothing."""
+        refused = self._user_context_refused(req)
+        if refused:
+            return refused
+        brand = self.world.account("x")
+        if req.params["id"] != brand.id:
+            return _problem("Forbidden", "You are not permitted to perform this action.", 403)
+        try:
+            tweet_id = str((req.json() or {}).get("tweet_id") or "")
+        except ValueError:
+            return _problem("Invalid Request", "The request body is not valid JSON.", 400)
+        post = self.world.get("x", tweet_id)
+        if post is None:
+            return _problem("Forbidden", "You attempted to like a Tweet that is deleted or not visible to you.", 403)
+        if (brand.id, post.id) not in self.liked:
+            self.liked.add((brand.id, post.id))
+            post.likes += 1
+        return Response.json({"data": {"liked": True}}, headers=self._rate("likes", req))
+
+    def hide_reply(self, req: Request) -> Response:
+        """PUT /2/tweets/:id/hidden: only replies in a conversation the authenticated user started."""
+        refused = self._user_context_refused(req)
+        if refused:
+            return refused
+        post = self.world.get("x", req.params["id"])
+        if post is None:
+            return _problem("Not Found Error", f"Could not find tweet with id: [{req.params['id']}].", 404,
+                            "https://api.twitter.com/2/problems/resource-not-found")
+        root = self.world.get("x", post.root_id)
+        if post.parent_id is None or root is None or root.author.id != self.world.account("x").id:
+            return _problem("Forbidden", "You can only hide or unhide replies to conversations you authored.", 403)
+        try:
+            hidden = bool((req.json() or {}).get("hidden"))
+        except ValueError:
+            return _problem("Invalid Request", "The request body is not valid JSON.", 400)
+        post.extra["hidden"] = hidden
+        return Response.json({"data": {"hidden": hidden}}, headers=self._rate("hide", req))
+
+    def _user_context_refused(self, req: Request) -> Response | None:
+        context = self._context(req)
+        if context is None:
+            return XErrors().unauthorized()
+        if context != "user":
+            return _problem("Unsupported Authentication", "Authenticating with OAuth 2.0 Application-Only "
+                            "is forbidden for this endpoint.  Supported authentication types are "
+                            "[OAuth 1.0a User Context, OAuth 2.0 User Context].", 403,
+                            "https://api.twitter.com/2/problems/unsupported-authentication")
+        return None
 
     # --- rendering ------------------------------------------------------------------------
     def _matches(self, q: Query, post: Post) -> bool:

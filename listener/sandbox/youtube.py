@@ -1,4 +1,5 @@
-"""Fake YouTube Data API v3: commentThreads.list, comments.list/insert/setModerationStatus, videos.list.
+"""Fake YouTube Data API v3: commentThreads.list, comments.list/insert/setModerationStatus, videos.list,
+channels.list, and Google's OAuth token endpoint (``POST /token``, refresh grant only).
 
 Resources follow developers.google.com/youtube/v3 (``kind``, ``etag``, ``pageInfo``,
 ``nextPageToken``); errors use Google's ``{"error": {"code", "message", "errors": [{"reason"}]}}``.
@@ -70,6 +71,8 @@ class YouTubeApi:
         server.route("POST", "/youtube/v3/comments", self.insert_comment)
         server.route("POST", "/youtube/v3/comments/setModerationStatus", self.set_moderation_status)
         server.route("GET", "/youtube/v3/videos", self.list_videos)
+        server.route("GET", "/youtube/v3/channels", self.list_channels)
+        server.route("POST", "/token", self.token)
 
     # --- auth & quota ---------------------------------------------------------------------
     def _auth(self, req: Request, write: bool = False) -> str | Response:
@@ -87,6 +90,21 @@ class YouTubeApi:
             return google_error(400, "API key not valid. Please pass a valid API key.", "badRequest", "global",
                                 "INVALID_ARGUMENT")
         return "public"
+
+    def token(self, req: Request) -> Response:
+        """oauth2.googleapis.com/token with ``grant_type=refresh_token``: the refresh token of the brand's
+        channel, issued to the sandbox's client, gives the channel's access token."""
+        form = req.form()
+        if form.get("grant_type") != "refresh_token":
+            return Response.json({"error": "unsupported_grant_type", "error_description": "Invalid grant_type"}, 400)
+        if (form.get("client_id"), form.get("client_secret")) != (self.creds.client_id, self.creds.client_secret):
+            return Response.json({"error": "invalid_client", "error_description": "The OAuth client was not found."},
+                                 401)
+        if form.get("refresh_token") != self.creds.refresh_token:
+            return Response.json({"error": "invalid_grant", "error_description": "Token has been expired or revoked."},
+                                 400)
+        return Response.json({"access_token": self.creds.oauth_token, "expires_in": 3599, "token_type": "Bearer",
+                              "scope": "https://www.googleapis.com/auth/youtube.force-ssl"})
 
     def _charge(self, units: int) -> None:
         with self._lock:
@@ -175,6 +193,29 @@ class YouTubeApi:
                                          "likeCount": str(40 + 3 * len(comments)), "favoriteCount": "0",
                                          "commentCount": str(len(comments))}})
         return self._list("youtube#videoListResponse", items, None, len(items))
+
+    def list_channels(self, req: Request) -> Response:
+        """channels.list with ``mine=true`` (the OAuth token's own channel) or ``id``; part id/snippet."""
+        auth = self._auth(req)
+        if isinstance(auth, Response):
+            return auth
+        if not req.args("part"):
+            return google_error(400, "No filter selected. Expected one of: part", "required", "global")
+        self._charge(1)
+        if req.arg("mine") == "true":
+            if auth != "owner":
+                return google_error(401, "Login Required.", "required", "global", "UNAUTHENTICATED")
+            channels = [self.world.account("youtube")]
+        elif req.arg("id"):
+            wanted = set(req.args("id"))
+            channels = [a for (p, _), a in self.world.accounts.items() if p == "youtube" and a.id in wanted]
+        else:
+            return google_error(400, "No filter selected. Expected one of: mine, id, forHandle",
+                                "missingRequiredParameter", "youtube.parameter")
+        items = [{"kind": "youtube#channel", "etag": etag("channel", c.id), "id": c.id,
+                  "snippet": {"title": c.name, "customUrl": c.handle.lower(), "description": "",
+                              "publishedAt": iso_s(c.created_at)}} for c in channels]
+        return self._list("youtube#channelListResponse", items, None, len(items))
 
     # --- writes ---------------------------------------------------------------------------
     def insert_comment(self, req: Request) -> Response:

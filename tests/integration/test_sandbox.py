@@ -469,6 +469,25 @@ def test_sandbox_stops_promptly_even_with_a_pending_delay(sandbox: Sandbox) -> N
         httpx.get(url, timeout=1)
 
 
+def test_a_lost_answer_lands_the_post_and_is_released_when_the_sandbox_stops(sandbox: Sandbox) -> None:
+    """LOST_ANSWER: the platform accepts and stores the write, and its answer never comes: held, then dropped."""
+    url = f"{sandbox.base_urls['mastodon']}/api/v1/statuses"
+    auth = {"Authorization": f"Bearer {sandbox.credentials.mastodon.access_token}"}
+    parent = sandbox.world.posts("mastodon")[-1]
+    sandbox.inject("mastodon", "lost_answer", route="/api/v1/statuses", delay_s=0)
+    with pytest.raises(httpx.RemoteProtocolError):  # dropped at once, after the status was stored
+        httpx.post(url, data={"status": "Sorry about that.", "in_reply_to_id": parent.id}, headers=auth)
+    sandbox.inject("mastodon", "lost_answer", route="/api/v1/statuses", delay_s=30)
+    with pytest.raises(httpx.ReadTimeout):  # held past the caller's patience
+        httpx.post(url, data={"status": "We're on it.", "in_reply_to_id": parent.id}, headers=auth, timeout=0.3)
+    assert [p.text for p in sandbox.world.api_posts()] == ["Sorry about that.", "We're on it."]
+    held = sandbox.requests("mastodon", "POST", "/api/v1/statuses")
+    assert [(r.fault, r.status) for r in held] == [("lost_answer", 200)] * 2  # what the platform did, unheard
+    began = time.monotonic()
+    sandbox.stop()
+    assert time.monotonic() - began < 3
+
+
 @pytest.mark.parametrize(
     "query, text, hit",
     [
