@@ -277,6 +277,15 @@ def users_set_role(ctx: typer.Context, username: str, role: str) -> None:
     out.print(f"{username} is now {role}")
 
 
+@users_app.command("set-team")
+def users_set_team(ctx: typer.Context, username: str, team: str = typer.Argument(..., help="Team name; '' for none.")) -> None:
+    """Move a user to a team: round-robin assigns new cases to members of the case's team."""
+    from core.users import set_team
+
+    ctx.obj.in_session(lambda session: set_team(session, username, team, actor="cli"))
+    out.print(f"{username} is now in team {team or '(none)'}")
+
+
 @users_app.command("set-password")
 def users_set_password(
     ctx: typer.Context,
@@ -478,6 +487,84 @@ def train(
 
 
 # ---------------------------------------------------------------- run, dashboard, demo
+
+@app.command()
+def triage(ctx: typer.Context) -> None:
+    """Open and join cases for scored mentions now (the scheduler does this every cases.interval_seconds)."""
+    from responder.jobs import ResponderRuntime
+
+    def body() -> Any:
+        settings = ctx.obj.settings()
+        runtime = ResponderRuntime(settings, ctx.obj.database(settings))
+        try:
+            return runtime.triage()
+        finally:
+            runtime.db.dispose()
+
+    result = guarded(body)
+    out.print(f"triaged {result.seen} mentions: {result.opened} cases opened, {result.joined} joined "
+              f"({result.reopened} reopened), {result.skipped} need no case")
+
+
+@app.command()
+def send(
+    ctx: typer.Context,
+    once: bool = typer.Option(False, "--once", help="One pass, then exit (default: keep sending every sender.interval_seconds)."),
+) -> None:
+    """Send approved replies from the outbox, after reconciling any a stopped sender left half-sent."""
+    from core.services import stop_event_on_signals
+    from responder.jobs import ResponderRuntime
+
+    def body() -> None:
+        settings = ctx.obj.settings()
+        _setup_logging(settings)
+        runtime = ResponderRuntime(settings, ctx.obj.database(settings))
+        stop = None if once else stop_event_on_signals()
+        try:
+            while True:
+                for outcome in runtime.send():
+                    out.print(f"reply {outcome.reply_id}: {outcome.state.value} {outcome.detail}", highlight=False)
+                if stop is None or stop.wait(settings.responder.sender.interval_seconds):
+                    return
+        finally:
+            runtime.close()
+            runtime.db.dispose()
+
+    guarded(body)
+
+
+@app.command()
+def outbox(
+    ctx: typer.Context,
+    state: Optional[str] = typer.Option(None, "--state", help="Only replies in this state (draft, approved, sending, sent, failed, verify)."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """List replies and where they stand: failed ones with the platform's reason, verify ones to check."""
+    import sqlalchemy as sa
+
+    from core.models import Reply, ReplyState
+
+    def work(session: Session) -> list[dict[str, Any]]:
+        query = sa.select(Reply).order_by(Reply.id.desc()).limit(500)
+        if state:
+            try:
+                query = query.where(Reply.state == ReplyState(state))
+            except ValueError:
+                raise InvalidInput(f"unknown state {state!r}; use one of {', '.join(s.value for s in ReplyState)}") from None
+        return [{"id": r.id, "case_id": r.case_id, "platform": r.platform, "state": r.state.value,
+                 "attempts": r.attempts, "platform_reply_id": r.platform_reply_id, "url": r.platform_url,
+                 "dry_run": r.dry_run, "error": r.error, "text": r.text} for r in session.scalars(query)]
+
+    rows = ctx.obj.in_session(work)
+    if as_json:
+        print(json.dumps(rows))
+        return
+    table = Table("id", "case", "platform", "state", "tries", "platform id / reason", "text")
+    for r in rows:
+        table.add_row(str(r["id"]), str(r["case_id"]), r["platform"], r["state"] + (" (dry run)" if r["dry_run"] else ""),
+                      str(r["attempts"]), r["error"] or r["platform_reply_id"] or "", r["text"][:60])
+    out.print(table)
+
 
 @app.command()
 def run(ctx: typer.Context) -> None:

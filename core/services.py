@@ -22,7 +22,7 @@ from core.errors import EarfulError
 
 DEMO_PASSWORD = "earful-demo"
 DEMO_USERS = (("agent", "agent", "Ada Agent", "care"), ("pr", "pr", "Pat PR", "comms"),
-              ("manager", "manager", "Max Manager", "care"), ("admin", "admin", "Alex Admin", None))
+              ("manager", "manager", "Max Manager", "senior"), ("admin", "admin", "Alex Admin", None))
 
 
 def stop_event_on_signals() -> threading.Event:
@@ -38,13 +38,23 @@ def stop_event_on_signals() -> threading.Event:
 
 def start_scheduler(settings: Settings, config_path: str | None, db: Database):  # type: ignore[no-untyped-def]
     from listener.jobs import Runtime, install_runtime
-    from listener.scheduler import build_scheduler, schedule_polls, schedule_scoring, schedule_training
+    from listener.scheduler import (
+        build_scheduler,
+        schedule_polls,
+        schedule_responder,
+        schedule_scoring,
+        schedule_training,
+    )
+    from responder import jobs as responder_jobs
 
     runtime = Runtime(settings, db)
     install_runtime(config_path, runtime)
+    responder_runtime = responder_jobs.ResponderRuntime(settings, db)
+    responder_jobs.install_runtime(config_path, responder_runtime)
     scheduler = build_scheduler(settings)
     scheduler.start(paused=True)
-    jobs = [*schedule_polls(scheduler, settings, config_path), schedule_scoring(scheduler, settings, config_path)]
+    jobs = [*schedule_polls(scheduler, settings, config_path), schedule_scoring(scheduler, settings, config_path),
+            *schedule_responder(scheduler, settings, config_path)]
     training = schedule_training(scheduler, settings, config_path)
     if training:
         jobs.append(training)
@@ -60,9 +70,20 @@ def run_scheduler_until_stopped(settings: Settings, config_path: str | None, say
     try:
         stop.wait()
     finally:
-        scheduler.shutdown(wait=True)
-        runtime.close()
+        stop_scheduler(scheduler, runtime, config_path)
         db.dispose()
+
+
+def stop_scheduler(scheduler, runtime, config_path: str | None) -> None:  # type: ignore[no-untyped-def]
+    """Finish the jobs in flight (a scoring run over a backlog returns after its current batch),
+    then close the platform clients of the pollers and the publishers."""
+    from responder import jobs as responder_jobs
+    from sentiment.job import STOPPING
+
+    STOPPING.set()
+    scheduler.shutdown(wait=True)
+    runtime.close()
+    responder_jobs.runtime_for(config_path).close()
 
 
 def dashboard_command(settings: Settings) -> list[str]:
@@ -141,8 +162,7 @@ def run_demo(
         stack.callback(sandbox.stop)
         say(f"sandbox platforms on {sandbox.base_url}")
         scheduler, runtime, jobs = start_scheduler(settings, config_path, db)
-        stack.callback(runtime.close)
-        stack.callback(scheduler.shutdown)
+        stack.callback(stop_scheduler, scheduler, runtime, config_path)
         say(f"scheduler running {len(jobs)} jobs: {', '.join(jobs)}")
         if dashboard_env is not None:
             proc = subprocess.Popen(dashboard_command(settings), env=dashboard_env)

@@ -99,6 +99,18 @@ def set_role(session: Session, username: str, role: Role, *, actor: str = "syste
     return user
 
 
+def set_team(session: Session, username: str, team: str | None, *, actor: str = "system") -> User:
+    """Move a user to a team (round-robin assigns cases within a team); None or "" leaves all teams."""
+    user = get_user(session, username)
+    if user is None:
+        raise InvalidInput(f"no user {username!r}; list them with `earful users list`")
+    old = user.team
+    user.team = (team or "").strip() or None
+    audit.record(session, actor, "user.set_team", target_type="user", target_id=user.id,
+                 details={"from": old, "to": user.team})
+    return user
+
+
 def set_password(session: Session, username: str, password: str, *, actor: str = "system") -> User:
     user = get_user(session, username)
     if user is None:

@@ -15,7 +15,7 @@ import streamlit as st
 from core.models import Role
 from core.users import has_role
 from dashboard import ui
-from dashboard.views import inbox_page, login_page
+from dashboard.views import csat_page, inbox_page, login_page
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +34,8 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec(inbox_page.render, "Inbox", "inbox", ":material/inbox:", inbox_page.ROLE),
 )
 LOGIN = PageSpec(login_page.render, "Log in", "login", ":material/login:", Role.viewer)
+# Public: customers open it from the link in a closing reply (`?csat=<token>`); it needs no login.
+SURVEY = PageSpec(csat_page.render, "Survey", "survey", ":material/reviews:", Role.viewer)
 
 
 def page(spec: PageSpec, *, default: bool = False) -> st.Page:
@@ -47,12 +49,15 @@ st.set_page_config(
     layout="wide",
 )
 user = ui.current_user(app) if app else None
+survey = "csat" in st.query_params
 allowed = [spec for spec in PAGES if has_role(user, spec.role)] if user else []
-if allowed:
+if survey:
+    navigation = st.navigation([page(SURVEY, default=True)], position="hidden")
+elif allowed:
     navigation = st.navigation([page(spec, default=(i == 0)) for i, spec in enumerate(allowed)])
 else:
     navigation = st.navigation([page(LOGIN, default=True)])
-if user is not None:
+if user is not None and not survey:
     ui.account_sidebar(user)
 if app is not None:
     navigation.run()

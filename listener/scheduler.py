@@ -82,6 +82,28 @@ def schedule_training(scheduler: BackgroundScheduler, settings: Settings, config
     return TRAIN_JOB
 
 
+RESPONDER_JOBS = {
+    "triage": ("responder.jobs:triage_job", "open and join cases"),
+    "send": ("responder.jobs:send_job", "send approved replies"),
+    "sla": ("responder.jobs:sla_job", "flag SLA breaches"),
+}
+
+
+def schedule_responder(
+    scheduler: BackgroundScheduler, settings: Settings, config_path: str | None, *, now: datetime | None = None
+) -> list[str]:
+    """Triage after scoring, the outbox sender, and the SLA breach check."""
+    every = {
+        "triage": settings.responder.cases.interval_seconds,
+        "send": settings.responder.sender.interval_seconds,
+        "sla": 60,
+    }
+    for job_id, (func, name) in RESPONDER_JOBS.items():
+        scheduler.add_job(func, "interval", seconds=every[job_id], id=job_id, name=name, args=[config_path],
+                          replace_existing=True, next_run_time=now or utcnow())
+    return list(RESPONDER_JOBS)
+
+
 def schedule_polls(
     scheduler: BackgroundScheduler, settings: Settings, config_path: str | None, *, now: datetime | None = None
 ) -> list[str]:

@@ -60,11 +60,13 @@ def score_pending(
     batch_size: int,
     limit: int | None = None,
     clock: Callable[[], datetime] = utcnow,
+    stop: threading.Event | None = None,
 ) -> int:
-    """Score unscored mentions (oldest id first) until none is left or `limit` is reached; return how many."""
+    """Score unscored mentions (oldest id first) until none is left, `limit` is reached or `stop` is
+    set (a shutting-down scheduler must not wait for a large backlog); return how many."""
     done = 0
     last_id = 0
-    while limit is None or done < limit:
+    while (limit is None or done < limit) and not (stop is not None and stop.is_set()):
         size = batch_size if limit is None else min(batch_size, limit - done)
         now = clock()
         with db.session() as session:
@@ -267,6 +269,8 @@ __all__: Sequence[str] = (
 
 
 _scorers: dict[str | None, tuple[Database, Any, int]] = {}
+# Set when the process shuts down: a scoring run in progress finishes its batch and returns.
+STOPPING = threading.Event()
 _scorers_lock = threading.Lock()
 
 
@@ -284,7 +288,7 @@ def score_pending_job(config_path: str | None) -> None:
             db = Database.open(settings.database.url)
             _scorers[config_path] = (db, Scorer.from_settings(settings.sentiment), settings.sentiment.batch_size)
         db, scorer, batch_size = _scorers[config_path]
-    score_pending(db, scorer, batch_size=batch_size)
+    score_pending(db, scorer, batch_size=batch_size, stop=STOPPING)
 
 
 def train_job(config_path: str | None) -> None:

@@ -79,8 +79,10 @@ def test_users_and_stats(tmp_path: Path) -> None:
     bad_role = earful("users", "set-role", "ada", "boss", cwd=tmp_path)
     assert bad_role.returncode == 2 and "unknown role 'boss'" in bad_role.stderr
     assert earful("users", "set-role", "ada", "manager", cwd=tmp_path).returncode == 0
+    assert earful("users", "set-team", "ada", "senior", cwd=tmp_path).returncode == 0
     listed = json.loads(earful("users", "list", "--json", cwd=tmp_path).stdout)
-    assert [(u["username"], u["role"]) for u in listed] == [("ada", "manager")]
+    assert [(u["username"], u["role"], u["team"]) for u in listed] == [("ada", "manager", "senior")]
+    assert earful("users", "set-team", "nobody", "care", cwd=tmp_path).returncode == 2
     stats = earful("stats", "--json", cwd=tmp_path)
     assert stats.returncode == 0, stats.stderr
     assert json.loads(stats.stdout) == {
@@ -95,7 +97,7 @@ def test_db_downgrade_and_upgrade_commands(tmp_path: Path) -> None:
     (tmp_path / "config.yaml").write_text("database:\n  url: sqlite:///e.db\n")
     assert "current: None" in earful("db", "current", cwd=tmp_path).stdout
     assert earful("db", "upgrade", cwd=tmp_path).returncode == 0
-    assert "current: 0002" in earful("db", "current", cwd=tmp_path).stdout
+    assert "current: 0003" in earful("db", "current", cwd=tmp_path).stdout
     assert earful("db", "downgrade", "base", cwd=tmp_path).returncode == 0
     assert "current: None" in earful("db", "current", cwd=tmp_path).stdout
 

@@ -1,0 +1,151 @@
+"""Kill the sender (SIGKILL) after the platform accepted a reply but before the database recorded it.
+
+The sandbox runs in the test process and outlives the sender. Its Mastodon fake is told to store the
+next reply and then hold the answer (the `lost_answer` fault), so the child `earful send --once` is
+killed exactly in the window between the platform's acceptance and Earful's commit. After a restart
+the fake platform must hold exactly one copy of the reply, and the case must either record it as sent
+(found by looking it up) or flag it for a human to verify; it is never posted again.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from core.config import load_config
+from core.db import Database
+from core.models import Case, Mention, Reply, ReplyState, Role, utcnow
+from core.store import record_scores
+from listener.jobs import Runtime
+from listener.sandbox import Sandbox
+from listener.sandbox.world import World
+from responder import cases, outbox
+from responder.sla import BusinessCalendar
+from sentiment.postprocess import ScoreResult
+from tests.fakes import responder as fx
+
+REPLY_TEXT = "Hi, sorry about this: we are looking into it now and will update you here."
+STATUSES = "/api/v1/statuses"
+
+
+def write_config(folder: Path, sb: Sandbox) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "config.yaml"
+    path.write_text(f"""
+database: {{url: "sqlite:///{folder / 'earful.db'}"}}
+logging: {{level: WARNING}}
+brands:
+  - name: Skylark Air
+    queries: [{{expression: 'skylark OR skylarkair', handles: ["@skylarkair"]}}]
+sources:
+  - {{name: mastodon, platform: mastodon, sandbox: true, base_url: "{sb.base_urls['mastodon']}",
+      owned_accounts: ["@skylarkair"]}}
+responder:
+  sender: {{lease_seconds: 0.5, timeout_seconds: 60}}
+""")
+    return path
+
+
+def queue_a_reply(config: Path) -> int:
+    """Collect real mentions from the fake Mastodon, score them, open a case and approve a reply."""
+    settings = load_config(config)
+    db = Database.open(settings.database.url)
+    try:
+        runtime = Runtime(settings, db)
+        runtime.poll("mastodon")
+        runtime.close()
+        with db.session() as s:
+            inbound = s.scalars(sa.select(Mention).where(Mention.is_own.is_(False)).order_by(Mention.id)).all()
+            assert inbound, "the listener collected nothing"
+            record_scores(s, [ScoreResult(m.id, "test", "negative", .8, .1, .1, -.6, "complaint", (), .5)
+                              for m in inbound], now=utcnow())
+            cases.triage(s, settings.responder, now=utcnow(),
+                         calendar=BusinessCalendar.from_config(settings.responder.sla))
+            agent = fx.user(s, "ann", Role.agent)
+            case_id = s.scalars(sa.select(Case.id).order_by(Case.id)).first()
+            reply = outbox.save_draft(s, agent, case_id, REPLY_TEXT, config=settings.responder, now=utcnow())
+            outbox.submit(s, agent, reply.id, config=settings.responder, now=utcnow())
+            return reply.id
+    finally:
+        db.dispose()
+
+
+def start_sender(config: Path) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EARFUL_")}
+    return subprocess.Popen([sys.executable, "-m", "core.cli", "--config", str(config), "send", "--once"],
+                            cwd=config.parent, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def wait_for(condition, what: str, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def the_reply(config: Path, reply_id: int) -> Reply:
+    db = Database.open(load_config(config).database.url)
+    try:
+        with db.session() as s:
+            found = s.get(Reply, reply_id)
+            assert found is not None
+            return found
+    finally:
+        db.dispose()
+
+
+def copies_on_platform(sb: Sandbox) -> list[str]:
+    return [p.id for p in sb.world.api_posts("mastodon") if p.text == REPLY_TEXT]
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("lookup_works", [True, False], ids=["found-on-platform", "flagged-for-verification"])
+def test_a_sender_killed_after_the_platform_accepted_never_posts_twice(tmp_path: Path, lookup_works: bool) -> None:
+    world = World(seed=7, rate_per_min=2, backlog=timedelta(hours=6))
+    with Sandbox(world, port=0) as sb:
+        config = write_config(tmp_path, sb)
+        reply_id = queue_a_reply(config)
+        sb.inject("mastodon", "lost_answer", route=STATUSES, method="POST", delay_s=60)
+
+        sender = start_sender(config)
+        try:
+            wait_for(lambda: copies_on_platform(sb), "the platform to accept the reply")
+            assert the_reply(config, reply_id).state == ReplyState.sending  # accepted, not yet recorded
+            sender.send_signal(signal.SIGKILL)
+            sender.wait(timeout=10)
+        finally:
+            if sender.poll() is None:
+                sender.kill()
+        [accepted] = copies_on_platform(sb)
+
+        time.sleep(0.6)  # past the 0.5 s lease: the restarted sender treats the send as abandoned
+        if not lookup_works:
+            sb.inject("mastodon", "server_error", route="/api/v1/statuses/{id}/context", times=5)
+        restarted = subprocess.run([sys.executable, "-m", "core.cli", "--config", str(config), "send", "--once"],
+                                   cwd=config.parent, capture_output=True, timeout=60,
+                                   env={k: v for k, v in os.environ.items() if not k.startswith("EARFUL_")})
+        assert restarted.returncode == 0, restarted.stderr.decode()
+
+        assert copies_on_platform(sb) == [accepted], "the reply was posted twice"
+        assert len(sb.requests("mastodon", "POST", STATUSES)) == 1
+        settled = the_reply(config, reply_id)
+        if lookup_works:
+            assert settled.state == ReplyState.sent and settled.platform_reply_id == accepted
+        else:
+            assert settled.state == ReplyState.verify and "verify" in (settled.error or "")
+        # Another pass changes nothing: a reply to verify waits for a human.
+        again = subprocess.run([sys.executable, "-m", "core.cli", "--config", str(config), "send", "--once"],
+                               cwd=config.parent, capture_output=True, timeout=60,
+                               env={k: v for k, v in os.environ.items() if not k.startswith("EARFUL_")})
+        assert again.returncode == 0 and copies_on_platform(sb) == [accepted]
+        assert sb.handler_errors() == {}
