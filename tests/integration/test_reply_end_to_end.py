@@ -97,3 +97,51 @@ def test_an_agent_reply_reaches_the_platform_once_and_its_id_is_stored(
         assert case.status == CaseStatus.pending and case.first_response_at is not None
         assert [i.kind for i in cases.thread(s, case_id)][-1] == "reply"
     assert sandbox.handler_errors() == {}
+
+
+def test_two_concurrent_sends_of_one_reply_post_once_on_the_platform(
+    sqlite_db: Database, sandbox: Sandbox, clock: FrozenClock  # noqa: F811
+) -> None:
+    import threading
+
+    kit = KITS["mastodon"]
+    conf = settings_for(sandbox, kit)
+    name = conf.sources[0].name
+    _, customer_post = customer_thread(sandbox, kit.platform)
+    now = clock()
+    with sqlite_db.session() as s:
+        ids = fx.sync(s, conf)
+        source = build_source(conf.source(name), MATCHER)
+        try:
+            store_batch(s, source.fetch({}).mentions, source_id=ids[name], now=now)
+        finally:
+            source.close()
+        answered = s.scalars(sa.select(Mention).where(Mention.native_id == kit.stored_id(sandbox, customer_post))).one()
+        record_scores(s, [ScoreResult(answered.id, "t", "negative", .8, .1, .1, -.6, "complaint", (), .5)], now=now)
+        cases.triage(s, conf.responder, now=now, calendar=BusinessCalendar.from_config(conf.responder.sla))
+        s.refresh(answered)
+        agent = fx.user(s, "ann", Role.agent)
+        reply_id = outbox.save_draft(s, agent, answered.case_id, TEXT, config=conf.responder, now=now).id
+        outbox.submit(s, agent, reply_id, config=conf.responder, now=now)
+
+    start = threading.Barrier(2)
+    outcomes: list[outbox.Outcome] = []
+
+    def send() -> None:
+        publishers = outbox.Publishers(conf)  # each "sender process" with its own client
+        try:
+            start.wait()
+            outcomes.append(outbox.deliver(sqlite_db, reply_id, publishers, clock=clock))
+        finally:
+            publishers.close()
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len([p for p in sandbox.world.api_posts("mastodon") if p.text == TEXT]) == 1
+    assert len(sandbox.requests("mastodon", "POST", kit.reply_route)) == 1
+    assert sorted(o.detail == "not claimable" for o in outcomes) == [False, True]  # one sender won the claim
+    with sqlite_db.session() as s:
+        assert s.get(Reply, reply_id).state == ReplyState.sent
