@@ -15,7 +15,7 @@ import streamlit as st
 from core.models import Role
 from core.users import has_role
 from dashboard import ui
-from dashboard.views import csat_page, inbox_page, login_page
+from dashboard.views import case_page, cases_page, csat_page, inbox_page, login_page
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +32,8 @@ class PageSpec:
 # `app = ui.load_app()` and `user = ui.page_user(app, ROLE)`, then list it here with that ROLE.
 PAGES: tuple[PageSpec, ...] = (
     PageSpec(inbox_page.render, "Inbox", "inbox", ":material/inbox:", inbox_page.ROLE),
+    PageSpec(cases_page.render, "Cases", "cases", ":material/support_agent:", cases_page.ROLE),
+    PageSpec(case_page.render, "Case", "case", ":material/forum:", case_page.ROLE),
 )
 LOGIN = PageSpec(login_page.render, "Log in", "login", ":material/login:", Role.viewer)
 # Public: customers open it from the link in a closing reply (`?csat=<token>`); it needs no login.
@@ -54,7 +56,10 @@ allowed = [spec for spec in PAGES if has_role(user, spec.role)] if user else []
 if survey:
     navigation = st.navigation([page(SURVEY, default=True)], position="hidden")
 elif allowed:
-    navigation = st.navigation([page(spec, default=(i == 0)) for i, spec in enumerate(allowed)])
+    built = {spec.url_path: page(spec, default=(i == 0)) for i, spec in enumerate(allowed)}
+    ui.PAGE_LINKS.clear()
+    ui.PAGE_LINKS.update(built)
+    navigation = st.navigation(list(built.values()))
 else:
     navigation = st.navigation([page(LOGIN, default=True)])
 if user is not None and not survey:

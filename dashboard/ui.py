@@ -174,3 +174,15 @@ def mention_card(row: InboxRow) -> None:
                 st.link_button("Open", link, icon=":material/open_in_new:")
             elif row.url:
                 plain(f"Link not opened (not http/https): {row.url}")
+
+
+# The pages of this run by url path, filled by app.py, so a page can send the user to another.
+PAGE_LINKS: dict[str, object] = {}
+
+
+def open_case(case_id: int) -> None:
+    """Show one case on the Case page."""
+    st.session_state["open_case"] = int(case_id)
+    target = PAGE_LINKS.get("case")
+    if target is not None:
+        st.switch_page(target)  # type: ignore[arg-type]

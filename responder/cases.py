@@ -363,3 +363,23 @@ def record_breaches(session: Session, *, now: datetime) -> int:
                      details={"target": "resolution", "due": case.resolution_due.isoformat()}, at=now)
         found += 1
     return found
+
+
+def bulk_status(session: Session, actor: User, case_ids: Sequence[int], status: CaseStatus | str, *, now: datetime) -> int:
+    """Set many cases' status at once (each change checked and audited as if done one by one)."""
+    for case_id in case_ids:
+        set_status(session, actor, case_id, status, now=now)
+    return len(case_ids)
+
+
+def newest_mention(session: Session, case_id: int) -> Mention | None:
+    """The customer's latest mention on the case: what a reply answers by default."""
+    return session.scalars(
+        sa.select(Mention).where(Mention.case_id == case_id).order_by(Mention.created_at.desc(), Mention.id.desc())
+        .limit(1)
+    ).first()
+
+
+def case_brand_name(session: Session, case: Case) -> str:
+    brand = session.get(Brand, case.brand_id) if case.brand_id else None
+    return brand.name if brand else ""

@@ -1,0 +1,160 @@
+"""The Cases and Case pages driven by AppTest on a real database: what each role is offered, writing
+and sending a reply, approving it, notes, corrections, and hostile text shown as plain text."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import sqlalchemy as sa
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from core.config import load_config
+from core.db import Database
+from core.models import Correction, Mention, Note, Reply, ReplyState, Role
+from dashboard.ui import SESSION_KEY, SignedIn
+from responder import cases, outbox
+from responder.sla import BusinessCalendar
+from tests.fakes import responder as fx
+
+NOW = datetime.now(timezone.utc)
+HOSTILE = "<img src=x onerror=alert(1)> [click](javascript:alert(1)) **bold** skylark"
+CONFIG = """
+database: {{url: 'sqlite:///{db}'}}
+brands:
+  - {{name: Skylark Air, queries: [{{keywords: [skylark]}}]}}
+sources:
+  - {{name: masto, platform: mastodon, sandbox: true}}
+  - {{name: hn, platform: hackernews, sandbox: true}}
+responder:
+  approval: {{rules: [{{urgency_at_least: 0.8}}]}}
+  saved_replies:
+    - {{name: Sorry, text: "Hi {{author_name}}, sorry! Case {{case_id}}. ^{{agent_name}}"}}
+"""
+
+
+@pytest.fixture
+def app_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Database, dict[str, int]]]:
+    path = tmp_path / "config.yaml"
+    path.write_text(CONFIG.format(db=tmp_path / "t.db"))
+    for name in [n for n in os.environ if n.startswith("EARFUL_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("EARFUL_CONFIG", str(path))
+    conf = load_config(path)
+    db = Database.open(conf.database.url)
+    with db.session() as s:
+        ids = fx.sync(s, conf)
+        for name, role in (("val", Role.viewer), ("ann", Role.agent), ("pam", Role.pr)):
+            fx.user(s, name, role)
+        calm = fx.mention(s, ids, text=HOSTILE, author="@jo@example.social", urgency=0.4, at=NOW)
+        hot = fx.mention(s, ids, text="skylark you broke my wheelchair, lawyer next", author="@kim@example.social",
+                         urgency=0.9, at=NOW)
+        hn = fx.mention(s, ids, platform="hackernews", source="hn", author="pg", text="skylark is down", at=NOW)
+        cases.triage(s, conf.responder, now=NOW, calendar=BusinessCalendar.from_config(conf.responder.sla))
+        for m in (calm, hot, hn):
+            s.refresh(m)
+        case_ids = {"calm": calm.case_id, "hot": hot.case_id, "hn": hn.case_id}
+    st.cache_resource.clear()
+    yield db, case_ids
+    st.cache_resource.clear()
+    db.dispose()
+
+
+def page(db: Database, script: str, username: str, case_id: int | None = None) -> AppTest:
+    at = AppTest.from_string(f"from dashboard.views import {script}\n{script}.render()\n", default_timeout=30)
+    with db.session() as s:
+        user = fx.user(s, username)
+        at.session_state[SESSION_KEY] = SignedIn(user.id, user.username, user.display_name, user.role)
+    if case_id is not None:
+        at.session_state["open_case"] = case_id
+    return at.run()
+
+
+def rendered_as_markup(at: AppTest) -> list[str]:
+    return [str(getattr(e, "value", "")) for kind in ("markdown", "caption", "title", "header", "subheader", "html")
+            for e in at.get(kind)]
+
+
+def test_the_queue_lists_open_cases_most_urgent_first(app_db) -> None:  # type: ignore[no-untyped-def]
+    db, ids = app_db
+    at = page(db, "cases_page", "val")
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == "Cases" and "3 cases · most urgent first" in at.text[0].value
+    table = at.dataframe[0].value
+    assert list(table["case"])[0] == ids["hot"]
+    assert not any(b.label in ("Take", "Close") for b in at.button)  # viewers only read
+    agent = page(db, "cases_page", "ann")
+    assert {"Open case", "Take", "Close"} <= {b.label for b in agent.button}
+    assert "Assign" not in {b.label for b in agent.button}  # assigning others needs pr
+
+
+def test_an_agent_writes_and_sends_a_reply_and_sees_it_sent(app_db) -> None:  # type: ignore[no-untyped-def]
+    db, ids = app_db
+    at = page(db, "case_page", "ann", ids["calm"])
+    assert not at.exception, [e.value for e in at.exception]
+    assert HOSTILE in [t.value for t in at.text]
+    assert not any("<img" in v or "javascript:" in v for v in rendered_as_markup(at))
+    at.selectbox(key=f"saved_{ids['calm']}").select("Sorry").run()
+    at.button(key=f"use_saved_{ids['calm']}").click().run()
+    box = at.text_area(key=f"compose_{ids['calm']}")
+    assert box.value.startswith("Hi jo, sorry! Case ")
+    box.input("Hi jo, sorry about that. We are on it.").run()
+    at.button(key=f"send_{ids['calm']}").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    with db.session() as s:
+        [reply] = s.scalars(sa.select(Reply)).all()
+        assert reply.state == ReplyState.approved and reply.text == "Hi jo, sorry about that. We are on it."
+    conf = load_config(os.environ["EARFUL_CONFIG"])
+    outbox.send_due(db, outbox.Publishers(conf, build=lambda config, timeout: fx.ScriptedPublisher()))
+    at.run()
+    assert any(t.value.startswith("reply by ann · sent") for t in at.text)
+
+
+def test_a_reply_needing_approval_waits_and_a_pr_approves_it(app_db) -> None:  # type: ignore[no-untyped-def]
+    db, ids = app_db
+    at = page(db, "case_page", "ann", ids["hot"])
+    at.text_area(key=f"compose_{ids['hot']}").input("We are so sorry. Please DM us now.").run()
+    at.button(key=f"send_{ids['hot']}").click().run()
+    with db.session() as s:
+        reply = s.scalars(sa.select(Reply)).one()
+        assert reply.state == ReplyState.draft and reply.submitted_at is not None
+        reply_id = reply.id
+    assert not any(b.label == "Approve and send" for b in at.button)  # agents cannot approve
+    pr = page(db, "case_page", "pam", ids["hot"])
+    pr.text_area(key=f"reply{reply_id}_edit").input("We are so sorry, Kim. Please DM us now.").run()
+    pr.button(key=f"reply{reply_id}_approve").click().run()
+    assert not pr.exception, [e.value for e in pr.exception]
+    with db.session() as s:
+        approved = s.get(Reply, reply_id)
+        assert approved.state == ReplyState.approved and approved.text.endswith("Kim. Please DM us now.")
+
+
+def test_notes_corrections_and_mark_handled(app_db) -> None:  # type: ignore[no-untyped-def]
+    db, ids = app_db
+    at = page(db, "case_page", "ann", ids["hn"])
+    assert "hackernews has no reply API: answer there, then mark the case handled." in [t.value for t in at.text]
+    at.button(key="case_handled").click().run()
+    at.text_area(key="case_note_text").input("Answered on HN by Ada")  # a form: input and submit in one run
+    at.button[[b.label for b in at.button].index("Add note")].click().run()
+    at.selectbox[[s.label for s in at.selectbox].index("Sentiment")].select("neutral")
+    at.button[[b.label for b in at.button].index("Save corrections")].click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    with db.session() as s:
+        case = cases.get_case(s, ids["hn"])
+        assert case.first_response_at is not None and case.status.value == "pending"
+        assert [n.text for n in s.scalars(sa.select(Note))] == ["Answered on HN by Ada"]
+        mention_id = s.scalars(sa.select(Mention.id).where(Mention.case_id == ids["hn"])).one()
+        assert [(c.mention_id, c.field, c.new_value) for c in s.scalars(sa.select(Correction))] == [
+            (mention_id, "sentiment", {"label": "neutral"})]
+
+
+def test_a_viewer_sees_the_case_but_cannot_act(app_db) -> None:  # type: ignore[no-untyped-def]
+    db, ids = app_db
+    at = page(db, "case_page", "val", ids["calm"])
+    assert not at.exception
+    assert HOSTILE in [t.value for t in at.text]
+    assert not at.text_area and not any(b.label in ("Send", "Take", "Add note") for b in at.button)
