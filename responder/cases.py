@@ -142,6 +142,7 @@ def triage(
         .where(Mention.triaged_at.is_(None), Mention.scored_at.is_not(None))
         .order_by(Mention.created_at, Mention.id)
         .limit(limit)
+        .execution_options(populate_existing=True)  # scores may have been written by a Core UPDATE
     )
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=Mention)

@@ -111,8 +111,19 @@ def _case_actions(app: ui.App, user: User, row, now: datetime) -> None:  # type:
             st.rerun()
 
 
+IN_FLIGHT = (ReplyState.approved, ReplyState.sending)
+
+
 def _thread(app: ui.App, user: User, case_id: int) -> None:
     st.subheader("Thread")
+    with app.db.session() as session:
+        items = cases.thread(session, case_id)
+    # While a reply is on its way the thread refreshes itself, so the agent sees it turn to sent.
+    moving = any(i.kind == "reply" and i.item.state in IN_FLIGHT for i in items)
+    st.fragment(run_every=2 if moving else None)(_thread_items)(app, user, case_id)
+
+
+def _thread_items(app: ui.App, user: User, case_id: int) -> None:
     with app.db.session() as session:
         items = cases.thread(session, case_id)
     now = utcnow()
@@ -200,9 +211,11 @@ def _composer(app: ui.App, user: User, case_id: int, platform: str) -> None:
         return
     conf = app.settings.responder
     st.subheader("Reply")
-    box = f"compose_{case_id}"
     key_name = f"compose_key_{case_id}"
-    st.session_state.setdefault(key_name, uuid.uuid4().hex)  # one idempotency key per compose box
+    # One idempotency key per compose box: a double click or a re-run finds the same reply. The box's
+    # widget key carries it, so after sending a fresh, empty box replaces the old one.
+    st.session_state.setdefault(key_name, uuid.uuid4().hex)
+    box = f"compose_{case_id}_{st.session_state[key_name]}"
     saved = saved_replies_for(platform, conf.saved_replies)
     if saved:
         choice = st.selectbox("Saved reply", [s.name for s in saved], index=None, key=f"saved_{case_id}")
@@ -211,7 +224,7 @@ def _composer(app: ui.App, user: User, case_id: int, platform: str) -> None:
             st.rerun()
     text = st.text_area("Public reply", key=box, height=120)
     used = measure(platform, text or "")
-    ui.plain(f"{used.used} / {used.limit} {used.unit}" + ("" if used.fits else " · too long"))
+    ui.plain(f"{used.used} / {used.limit} {used.unit}" + ("" if used.fits or used.used == 0 else " · does not fit"))
     send = st.button("Send", type="primary", key=f"send_{case_id}", disabled=not (text or "").strip())
     if send:
         with app.db.session() as session:
@@ -221,7 +234,6 @@ def _composer(app: ui.App, user: User, case_id: int, platform: str) -> None:
                 reply = outbox.submit(session, user, reply.id, config=conf, now=utcnow())
             waiting = reply.state == ReplyState.draft
         st.session_state.pop(key_name, None)
-        st.session_state.pop(box, None)
         st.toast("Sent for approval" if waiting else "Queued: it goes out within seconds")
         st.rerun()
 

@@ -70,8 +70,12 @@ def render() -> None:
     ui.plain(f"{len(chosen)} selected" if chosen else "Select rows to open, take, assign or close them.")
     open_col, take_col, close_col, assign_col = st.columns(4, vertical_alignment="bottom")
     with open_col:
-        if st.button("Open case", disabled=len(chosen) != 1, key="cases_open"):
-            ui.open_case(chosen[0])
+        labels = {r.case_id: f"#{r.case_id} · {r.platform} · {r.author_handle} · {r.text[:60]}" for r in rows}
+        default = chosen[0] if len(chosen) == 1 else rows[0].case_id
+        target = st.selectbox("Case", list(labels), index=list(labels).index(default), format_func=labels.__getitem__,
+                              key="cases_open_pick")
+        if st.button("Open case", key="cases_open"):
+            ui.open_case(target)
     if not has_role(user, Role.agent):
         return
     try:

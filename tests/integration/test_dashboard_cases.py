@@ -74,6 +74,11 @@ def page(db: Database, script: str, username: str, case_id: int | None = None) -
     return at.run()
 
 
+def reply_box(at: AppTest):  # type: ignore[no-untyped-def]
+    [box] = [t for t in at.text_area if t.label == "Public reply"]
+    return box
+
+
 def rendered_as_markup(at: AppTest) -> list[str]:
     return [str(getattr(e, "value", "")) for kind in ("markdown", "caption", "title", "header", "subheader", "html")
             for e in at.get(kind)]
@@ -100,11 +105,12 @@ def test_an_agent_writes_and_sends_a_reply_and_sees_it_sent(app_db) -> None:  # 
     assert not any("<img" in v or "javascript:" in v for v in rendered_as_markup(at))
     at.selectbox(key=f"saved_{ids['calm']}").select("Sorry").run()
     at.button(key=f"use_saved_{ids['calm']}").click().run()
-    box = at.text_area(key=f"compose_{ids['calm']}")
+    box = reply_box(at)
     assert box.value.startswith("Hi jo, sorry! Case ")
     box.input("Hi jo, sorry about that. We are on it.").run()
     at.button(key=f"send_{ids['calm']}").click().run()
     assert not at.exception, [e.value for e in at.exception]
+    assert reply_box(at).value == ""  # a fresh box (and idempotency key) for the next reply
     with db.session() as s:
         [reply] = s.scalars(sa.select(Reply)).all()
         assert reply.state == ReplyState.approved and reply.text == "Hi jo, sorry about that. We are on it."
@@ -117,7 +123,7 @@ def test_an_agent_writes_and_sends_a_reply_and_sees_it_sent(app_db) -> None:  # 
 def test_a_reply_needing_approval_waits_and_a_pr_approves_it(app_db) -> None:  # type: ignore[no-untyped-def]
     db, ids = app_db
     at = page(db, "case_page", "ann", ids["hot"])
-    at.text_area(key=f"compose_{ids['hot']}").input("We are so sorry. Please DM us now.").run()
+    reply_box(at).input("We are so sorry. Please DM us now.").run()
     at.button(key=f"send_{ids['hot']}").click().run()
     with db.session() as s:
         reply = s.scalars(sa.select(Reply)).one()
