@@ -164,3 +164,25 @@ def test_a_viewer_sees_the_case_but_cannot_act(app_db) -> None:  # type: ignore[
     assert not at.exception
     assert HOSTILE in [t.value for t in at.text]
     assert not at.text_area and not any(b.label in ("Send", "Take", "Add note") for b in at.button)
+
+
+def test_settings_are_for_admins_who_manage_users_there(app_db) -> None:  # type: ignore[no-untyped-def]
+    db, _ = app_db
+    agent = page(db, "settings_page", "ann")
+    assert [e.value for e in agent.error] == ["This page needs the role admin or higher."]
+    with db.session() as s:
+        fx.user(s, "root", Role.admin)
+    at = page(db, "settings_page", "root")
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == "Settings"
+    at.selectbox[0].select("ann")
+    at.selectbox[1].select("pr")
+    at.text_input[0].input("senior")
+    at.button[[b.label for b in at.button].index("Save")].click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    with db.session() as s:
+        ann = fx.user(s, "ann")
+        assert (ann.role, ann.team) == (Role.pr, "senior")
+        from core.models import AuditEntry
+        assert {e.action for e in s.scalars(sa.select(AuditEntry).where(AuditEntry.actor == "root"))} == {
+            "user.set_role", "user.set_team"}
