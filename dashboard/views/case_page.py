@@ -19,7 +19,7 @@ from core.inbox import format_age, http_url_or_none
 from core.models import Author, Case, CaseStatus, Mention, Reply, ReplyState, Role, User, utcnow
 from core.users import has_role
 from dashboard import ui
-from responder import assignment, cases, csat, outbox
+from responder import actions, assignment, cases, csat, outbox
 from responder.limits import measure
 from responder.publishers import REPLY_PLATFORMS
 from responder.queue import rows_for, sla_clock
@@ -66,6 +66,7 @@ def render() -> None:
         link = http_url_or_none(row.url)
         if link:
             st.link_button("Open the post", link)
+    _guarded(_platform_actions, app, user, row)
     _guarded(_corrections, app, user, row.case_id)
 
 
@@ -248,6 +249,34 @@ def _fill(app: ui.App, user: User, case_id: int, text: str) -> str:
                                  agent_name=user.display_name or user.username, platform=case.platform,
                                  fields=app.settings.responder.fields)
     return render_template(text, values)
+
+
+@st.cache_resource(show_spinner=False)
+def _publishers(_settings_key: int, _app: ui.App) -> outbox.Publishers:
+    return outbox.Publishers(_app.settings)
+
+
+MODERATION = {"x": "hide", "reddit": "remove", "youtube": "reject"}
+
+
+def _platform_actions(app: ui.App, user: User, row) -> None:  # type: ignore[no-untyped-def]
+    """Like the customer's newest post, or hide/remove it where the brand's account may."""
+    if not has_role(user, Role.agent) or row.platform not in REPLY_PLATFORMS:
+        return
+    with app.db.session() as session:
+        newest = cases.newest_mention(session, row.case_id)
+        if newest is None:
+            return
+        mention_id = newest.id
+    publishers = _publishers(id(app.settings), app)
+    like_col, hide_col = st.columns(2)
+    if like_col.button("Like", key=f"like_{row.case_id}", disabled=row.platform == "youtube"):
+        actions.like(app.db, publishers, user, mention_id)
+        st.toast("Liked")
+    action = MODERATION.get(row.platform)
+    if action and has_role(user, Role.pr) and hide_col.button(f"{action.capitalize()} the post", key=f"mod_{row.case_id}"):
+        actions.moderate(app.db, publishers, user, mention_id, action)
+        st.toast(f"{action.capitalize()}: done")
 
 
 def _corrections(app: ui.App, user: User, case_id: int) -> None:
