@@ -94,6 +94,12 @@ class SourceHealth(str, enum.Enum):
     unhealthy = "unhealthy"  # needs a human (bad credentials, missing scope)
 
 
+class DeliveryState(str, enum.Enum):
+    pending = "pending"  # waiting for its (next) attempt
+    sent = "sent"
+    failed = "failed"  # gave up: attempts exhausted or the endpoint refused for good
+
+
 class AlertStatus(str, enum.Enum):
     open = "open"
     escalated = "escalated"
@@ -418,6 +424,28 @@ class AlertMention(Base):
 
     alert_id: Mapped[int] = mapped_column(sa.ForeignKey("alerts.id", ondelete="CASCADE"), primary_key=True)
     mention_id: Mapped[int] = mapped_column(sa.ForeignKey("mentions.id", ondelete="CASCADE"), primary_key=True)
+
+
+class Notification(Base):
+    """One message to one channel (an alert event or a report): an outbox row the notify job delivers
+    with retries, so a slow or failing endpoint never holds up detection."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (sa.Index("ix_notifications_due", "state", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int | None] = mapped_column(sa.ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(sa.String(100))
+    event: Mapped[str] = mapped_column(sa.String(20))  # opened, escalated, resolved, report
+    subject: Mapped[str] = mapped_column(sa.Text)
+    body: Mapped[str] = mapped_column(sa.Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    state: Mapped[DeliveryState] = mapped_column(_enum(DeliveryState, "delivery_state"), default=DeliveryState.pending)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
 
 
 class AuditEntry(Base):

@@ -38,8 +38,10 @@ def stop_event_on_signals() -> threading.Event:
 
 def start_scheduler(settings: Settings, config_path: str | None, db: Database):  # type: ignore[no-untyped-def]
     from listener.jobs import Runtime, install_runtime
+    from core import alert_jobs
     from listener.scheduler import (
         build_scheduler,
+        schedule_alerts,
         schedule_polls,
         schedule_responder,
         schedule_scoring,
@@ -51,10 +53,11 @@ def start_scheduler(settings: Settings, config_path: str | None, db: Database): 
     install_runtime(config_path, runtime)
     responder_runtime = responder_jobs.ResponderRuntime(settings, db)
     responder_jobs.install_runtime(config_path, responder_runtime)
+    alert_jobs.install_runtime(config_path, alert_jobs.AlertsRuntime(settings, db))
     scheduler = build_scheduler(settings)
     scheduler.start(paused=True)
     jobs = [*schedule_polls(scheduler, settings, config_path), schedule_scoring(scheduler, settings, config_path),
-            *schedule_responder(scheduler, settings, config_path)]
+            *schedule_responder(scheduler, settings, config_path), *schedule_alerts(scheduler, settings, config_path)]
     training = schedule_training(scheduler, settings, config_path)
     if training:
         jobs.append(training)
@@ -77,6 +80,7 @@ def run_scheduler_until_stopped(settings: Settings, config_path: str | None, say
 def stop_scheduler(scheduler, runtime, config_path: str | None) -> None:  # type: ignore[no-untyped-def]
     """Finish the jobs in flight (a scoring run over a backlog returns after its current batch),
     then close the platform clients of the pollers and the publishers."""
+    from core import alert_jobs
     from responder import jobs as responder_jobs
     from sentiment.job import STOPPING
 
@@ -84,6 +88,7 @@ def stop_scheduler(scheduler, runtime, config_path: str | None) -> None:  # type
     scheduler.shutdown(wait=True)
     runtime.close()
     responder_jobs.runtime_for(config_path).close()
+    alert_jobs.runtime_for(config_path).close()
 
 
 def dashboard_command(settings: Settings) -> list[str]:

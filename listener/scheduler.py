@@ -124,3 +124,35 @@ def schedule_polls(
             next_run_time=now or utcnow(),
         )
     return sorted(wanted)
+
+
+ALERT_JOBS = {
+    "alerts": ("core.alert_jobs:detect_job", "detect mention spikes"),
+    "notify": ("core.alert_jobs:notify_job", "deliver alert notifications"),
+}
+WEEKLY_REPORT_JOB = "weekly_report"
+
+
+def schedule_alerts(
+    scheduler: BackgroundScheduler, settings: Settings, config_path: str | None, *, now: datetime | None = None
+) -> list[str]:
+    """Spike detection, notification delivery (separate, so a failing channel never delays
+    detection) and, when enabled, the weekly report (a cron job in UTC)."""
+    conf = settings.alerts
+    wanted: list[str] = []
+    if conf.enabled:
+        every = {"alerts": conf.interval_seconds, "notify": conf.notify.interval_seconds}
+        for job_id, (func, name) in ALERT_JOBS.items():
+            scheduler.add_job(func, "interval", seconds=every[job_id], id=job_id, name=name, args=[config_path],
+                              replace_existing=True, next_run_time=now or utcnow())
+            wanted.append(job_id)
+    if conf.weekly_report.enabled:
+        hour, minute = conf.weekly_report.time.split(":")
+        scheduler.add_job("core.alert_jobs:weekly_report_job", "cron", day_of_week=conf.weekly_report.day,
+                          hour=int(hour), minute=int(minute), id=WEEKLY_REPORT_JOB, name="email the weekly report",
+                          args=[config_path], replace_existing=True)
+        wanted.append(WEEKLY_REPORT_JOB)
+    for job_id in (*ALERT_JOBS, WEEKLY_REPORT_JOB):
+        if job_id not in wanted and scheduler.get_job(job_id):
+            scheduler.remove_job(job_id)
+    return wanted

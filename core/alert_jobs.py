@@ -1,0 +1,90 @@
+"""Scheduled alert jobs: detect spikes, deliver notifications, send the weekly report.
+
+Like the other jobs they are importable functions with plain-string arguments (APScheduler persists
+them). Detection and delivery are separate jobs on purpose: detection only writes the outbox, so a
+channel that hangs or fails can never delay or stop it. The first job in a process builds an
+`AlertsRuntime` that later runs reuse; tests build one with an injected clock and HTTP client.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime, timedelta
+from typing import Callable
+
+from core import alerts, metrics, notify, report
+from core.config import Settings, load_config
+from core.db import Database
+from core.models import utcnow
+from responder.sla import BusinessCalendar
+
+log = logging.getLogger(__name__)
+
+
+class AlertsRuntime:
+    def __init__(self, settings: Settings, db: Database, *, clock: Callable[[], datetime] = utcnow,
+                 notifier: notify.Notifier | None = None) -> None:
+        self.settings = settings
+        self.db = db
+        self.clock = clock
+        self.notifier = notifier or notify.Notifier(settings.alerts)
+
+    def detect(self) -> alerts.DetectionResult:
+        with self.db.session() as session:
+            result = alerts.run_detection(session, self.settings.alerts, now=self.clock())
+        for what, ids in (("opened", result.opened), ("escalated", result.escalated), ("resolved", result.resolved)):
+            if ids:
+                log.warning("alerts %s: %s", what, ", ".join(map(str, ids)))
+        return result
+
+    def deliver(self) -> list[notify.DeliveryOutcome]:
+        return notify.deliver_due(self.db, self.notifier, self.settings.alerts.notify, now=self.clock())
+
+    def weekly_report(self) -> int:
+        """Queue last week's report (Markdown) to the weekly_report channels; returns messages queued."""
+        conf = self.settings.alerts.weekly_report
+        now = self.clock()
+        end = now.replace(minute=0, second=0, microsecond=0)
+        filters = metrics.Filters(start=end - timedelta(days=7), end=end, brand=conf.brand)
+        sla = self.settings.responder.sla
+        with self.db.session() as session:
+            data = metrics.report(session, filters, calendar=BusinessCalendar.from_config(sla),
+                                  policies=sla.policies, now=now)
+            body = report.render(data, "md")
+            subject = f"Earful weekly report {filters.start.date()} to {filters.end.date()}"
+            rows = notify.enqueue(session, conf.channels, event="report", subject=subject, body=body,
+                                  payload={"event": "report", "subject": subject, "report": data}, now=now)
+        return len(rows)
+
+    def close(self) -> None:
+        self.notifier.close()
+
+
+_runtimes: dict[str | None, AlertsRuntime] = {}
+_lock = threading.Lock()
+
+
+def runtime_for(config_path: str | None) -> AlertsRuntime:
+    with _lock:
+        if config_path not in _runtimes:
+            settings = load_config(config_path)
+            _runtimes[config_path] = AlertsRuntime(settings, Database.open(settings.database.url))
+        return _runtimes[config_path]
+
+
+def install_runtime(config_path: str | None, runtime: AlertsRuntime) -> None:
+    with _lock:
+        _runtimes[config_path] = runtime
+
+
+def detect_job(config_path: str | None) -> None:
+    runtime_for(config_path).detect()
+
+
+def notify_job(config_path: str | None) -> None:
+    runtime_for(config_path).deliver()
+
+
+def weekly_report_job(config_path: str | None) -> None:
+    runtime_for(config_path).weekly_report()

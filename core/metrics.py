@@ -1,0 +1,249 @@
+"""Metrics for reports: each one defined precisely in docs/metrics.md.
+
+Counts (volume, sentiment, share of voice, topics, promoters and detractors) are SQL aggregates
+(GROUP BY). Durations (first response, resolution) are fetched per case and summarised in Python,
+because their business-hours arithmetic lives in `responder.sla` and the set (cases opened in the
+range) is small. Every function takes the same `Filters`: a half-open UTC range [start, end) and an
+optional brand, platform and team.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from core.config import SlaPolicy
+from core.errors import InvalidInput
+from core.models import Brand, Case, Mention, MentionBrand, Reply, ReplyState, Score
+from responder.sla import BusinessCalendar, calendar_for, elapsed_time
+
+# An author with at least this many positive (negative) mentions in the range, and more positive than
+# negative (or the reverse), is a promoter (detractor).
+REPEATED = 2
+SATISFIED_FROM = 4  # CSAT answers are 1-5; 4 and 5 count as satisfied
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    start: datetime
+    end: datetime
+    brand: str | None = None
+    platform: str | None = None
+    team: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.end <= self.start:
+            raise InvalidInput(f"the range ends ({self.end.isoformat()}) before it starts ({self.start.isoformat()}); "
+                               "give --from before --to")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"from": self.start.isoformat(), "to": self.end.isoformat(), "brand": self.brand,
+                "platform": self.platform, "team": self.team}
+
+
+def brand_id(session: Session, name: str) -> int:
+    found = session.scalar(sa.select(Brand.id).where(Brand.name == name))
+    if found is None:
+        names = ", ".join(session.scalars(sa.select(Brand.name).order_by(Brand.name))) or "none yet"
+        raise InvalidInput(f"no brand {name!r}; known brands: {names}")
+    return found
+
+
+def _day(session: Session, column: Any) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        return sa.cast(sa.func.timezone("UTC", column), sa.Date)
+    return sa.func.date(column)
+
+
+def mentions_in_scope(session: Session, f: Filters, *, start: datetime | None = None,
+                      end: datetime | None = None) -> sa.Select[Any]:
+    """Ids of the mentions a report counts: in the range, not the brand's own posts, about the brand
+    (any own brand when none is given), on the platform, in a case of the team."""
+    start, end = start or f.start, end or f.end
+    query = sa.select(Mention.id).where(Mention.created_at >= start, Mention.created_at < end, Mention.is_own.is_(False))
+    about = sa.select(MentionBrand.mention_id).join(Brand, Brand.id == MentionBrand.brand_id)
+    about = about.where(Brand.name == f.brand) if f.brand else about.where(Brand.is_competitor.is_(False))
+    query = query.where(Mention.id.in_(about))
+    if f.platform:
+        query = query.where(Mention.platform == f.platform)
+    if f.team:
+        query = query.where(Mention.case_id.in_(sa.select(Case.id).where(Case.team == f.team)))
+    return query
+
+
+def volume(session: Session, f: Filters) -> dict[str, Any]:
+    scope = mentions_in_scope(session, f).subquery()
+    base = sa.select(sa.func.count()).select_from(Mention).join(scope, scope.c.id == Mention.id)
+    total = session.scalar(base) or 0
+    by_platform = dict(session.execute(sa.select(Mention.platform, sa.func.count()).join(scope, scope.c.id == Mention.id)
+                                       .group_by(Mention.platform)).all())
+    day = _day(session, Mention.created_at)
+    by_day = {str(d): n for d, n in session.execute(
+        sa.select(day, sa.func.count()).join(scope, scope.c.id == Mention.id).group_by(day).order_by(day))}
+    return {"total": total, "by_platform": dict(sorted(by_platform.items())), "by_day": by_day}
+
+
+def sentiment(session: Session, f: Filters) -> dict[str, Any]:
+    scope = mentions_in_scope(session, f).subquery()
+    counts = dict(session.execute(
+        sa.select(Mention.sentiment, sa.func.count()).join(scope, scope.c.id == Mention.id)
+        .where(Mention.sentiment.is_not(None)).group_by(Mention.sentiment)).all())
+    pos, neu, neg = counts.get("positive", 0), counts.get("neutral", 0), counts.get("negative", 0)
+    scored = pos + neu + neg
+    net = round(100 * (pos - neg) / scored, 1) if scored else None
+    return {"scored": scored, "positive": pos, "neutral": neu, "negative": neg, "net_sentiment": net}
+
+
+def share_of_voice(session: Session, f: Filters) -> list[dict[str, Any]]:
+    """Mentions per brand (the chosen one, or every own brand, plus every competitor)."""
+    query = (
+        sa.select(Brand.name, Brand.is_competitor, sa.func.count(MentionBrand.mention_id))
+        .join(MentionBrand, MentionBrand.brand_id == Brand.id).join(Mention, Mention.id == MentionBrand.mention_id)
+        .where(MentionBrand.created_at >= f.start, MentionBrand.created_at < f.end, Mention.is_own.is_(False))
+        .group_by(Brand.name, Brand.is_competitor)
+    )
+    if f.brand:
+        query = query.where(sa.or_(Brand.name == f.brand, Brand.is_competitor.is_(True)))
+    if f.platform:
+        query = query.where(Mention.platform == f.platform)
+    rows = session.execute(query).all()
+    total = sum(n for _, _, n in rows)
+    out = [{"brand": name, "competitor": bool(comp), "mentions": n, "share": round(100 * n / total, 1) if total else None}
+           for name, comp, n in rows]
+    return sorted(out, key=lambda r: (-r["mentions"], r["brand"]))
+
+
+def _topic_counts(session: Session, f: Filters, start: datetime, end: datetime) -> dict[str, int]:
+    scope = mentions_in_scope(session, f, start=start, end=end).subquery()
+    if session.get_bind().dialect.name == "postgresql":
+        each = sa.func.jsonb_array_elements_text(Score.topics).table_valued("value").render_derived()
+    else:
+        each = sa.func.json_each(Score.topics).table_valued("value")
+    query = (
+        sa.select(each.c.value, sa.func.count(sa.distinct(Mention.id)))
+        .select_from(Mention).join(scope, scope.c.id == Mention.id)
+        .join(Score, sa.and_(Score.mention_id == Mention.id, Score.created_at == Mention.scored_at))
+        .join(each, sa.true()).group_by(each.c.value)
+    )
+    return {str(t): n for t, n in session.execute(query)}
+
+
+def topic_trends(session: Session, f: Filters) -> list[dict[str, Any]]:
+    """Mentions per topic in the range and in the equally long range just before it."""
+    length = f.end - f.start
+    now, before = _topic_counts(session, f, f.start, f.end), _topic_counts(session, f, f.start - length, f.start)
+    rows = []
+    for topic in sorted(set(now) | set(before)):
+        n, p = now.get(topic, 0), before.get(topic, 0)
+        rows.append({"topic": topic, "mentions": n, "previous": p,
+                     "change_pct": round(100 * (n - p) / p, 1) if p else None})
+    return sorted(rows, key=lambda r: (-r["mentions"], r["topic"]))
+
+
+def advocates(session: Session, f: Filters) -> dict[str, Any]:
+    """Promoters, detractors, and detractors won back after a reply (see docs/metrics.md)."""
+    scope = mentions_in_scope(session, f).subquery()
+    pos = sa.func.sum(sa.case((Mention.sentiment == "positive", 1), else_=0))
+    neg = sa.func.sum(sa.case((Mention.sentiment == "negative", 1), else_=0))
+    rows = session.execute(
+        sa.select(Mention.author_id, pos, neg).join(scope, scope.c.id == Mention.id)
+        .where(Mention.author_id.is_not(None)).group_by(Mention.author_id)
+        .having(sa.or_(pos >= REPEATED, neg >= REPEATED))).all()
+    promoters = [a for a, p, n in rows if p >= REPEATED and p > n]
+    detractors = [a for a, p, n in rows if n >= REPEATED and n > p]
+    replied = dict(session.execute(
+        sa.select(Mention.author_id, sa.func.min(Reply.sent_at)).join(Reply, Reply.in_reply_to_id == Mention.id)
+        .where(Mention.author_id.in_(detractors), Reply.state == ReplyState.sent, Reply.sent_at >= f.start,
+               Reply.sent_at < f.end).group_by(Mention.author_id)).all()) if detractors else {}
+    won_back = 0
+    for author, first_reply in replied.items():
+        later_positive = session.scalar(sa.select(sa.func.count()).select_from(Mention).where(
+            Mention.author_id == author, Mention.sentiment == "positive", Mention.is_own.is_(False),
+            Mention.created_at > first_reply, Mention.created_at < f.end))
+        won_back += 1 if later_positive else 0
+    return {"promoters": len(promoters), "detractors": len(detractors), "detractors_replied": len(replied),
+            "detractors_won_back": won_back,
+            "won_back_pct": round(100 * won_back / len(replied), 1) if replied else None}
+
+
+def _cases(session: Session, f: Filters) -> list[Case]:
+    query = sa.select(Case).where(Case.opened_at >= f.start, Case.opened_at < f.end).order_by(Case.id)
+    if f.brand:
+        query = query.where(Case.brand_id == brand_id(session, f.brand))
+    if f.platform:
+        query = query.where(Case.platform == f.platform)
+    if f.team:
+        query = query.where(Case.team == f.team)
+    return list(session.scalars(query))
+
+
+def summarise(minutes: Sequence[float]) -> dict[str, Any]:
+    """Count, mean, median and p90 (nearest rank: the ceil(0.9 n)-th smallest) of durations in minutes."""
+    if not minutes:
+        return {"cases": 0, "mean_minutes": None, "median_minutes": None, "p90_minutes": None}
+    ordered = sorted(minutes)
+    p90 = ordered[math.ceil(0.9 * len(ordered)) - 1]
+    return {"cases": len(ordered), "mean_minutes": round(statistics.fmean(ordered), 1),
+            "median_minutes": round(statistics.median(ordered), 1), "p90_minutes": round(p90, 1)}
+
+
+def _compliance(pairs: list[tuple[datetime | None, datetime]], now: datetime) -> dict[str, Any]:
+    """(done_at, due) per case: met when done by the due time, breached when done late or overdue."""
+    met = sum(1 for done, due in pairs if done is not None and done <= due)
+    breached = sum(1 for done, due in pairs if (done is not None and done > due) or (done is None and due <= now))
+    judged = met + breached
+    return {"met": met, "breached": breached, "pending": len(pairs) - judged,
+            "compliance_pct": round(100 * met / judged, 1) if judged else None}
+
+
+def case_metrics(session: Session, f: Filters, *, calendar: BusinessCalendar | None,
+                 policies: Sequence[SlaPolicy], now: datetime) -> dict[str, Any]:
+    by_name = {p.name: p for p in policies}
+    first, resolution = [], []
+    cases = _cases(session, f)
+    for case in cases:
+        policy = by_name.get(case.sla_policy or "")
+        clock = calendar_for(policy, calendar) if policy else calendar
+        if case.first_response_at:
+            first.append(elapsed_time(case.opened_at, case.first_response_at, clock) / timedelta(minutes=1))
+        if case.resolved_at:
+            resolution.append(elapsed_time(case.opened_at, case.resolved_at, clock) / timedelta(minutes=1))
+    answers = [c.csat_score for c in cases if c.csat_score is not None]
+    return {
+        "cases_opened": len(cases),
+        "first_response": summarise(first),
+        "resolution": summarise(resolution),
+        "sla": {
+            "first_response": _compliance([(c.first_response_at, c.first_response_due) for c in cases if c.first_response_due], now),
+            "resolution": _compliance([(c.resolved_at, c.resolution_due) for c in cases if c.resolution_due], now),
+        },
+        "csat": {
+            "responses": len(answers),
+            "mean": round(statistics.fmean(answers), 2) if answers else None,
+            "satisfied_pct": round(100 * sum(a >= SATISFIED_FROM for a in answers) / len(answers), 1) if answers else None,
+        },
+        # Earful's survey asks 1-5 (CSAT); it collects no 0-10 "would you recommend" answers.
+        "nps": None,
+    }
+
+
+def report(session: Session, f: Filters, *, calendar: BusinessCalendar | None, policies: Sequence[SlaPolicy],
+           now: datetime) -> dict[str, Any]:
+    """Every metric for one set of filters, as plain data (rendered by `core.report`)."""
+    if f.brand:
+        brand_id(session, f.brand)  # a misspelt brand is an error, not an empty report
+    return {
+        "filters": f.as_dict(),
+        "volume": volume(session, f),
+        "sentiment": sentiment(session, f),
+        "share_of_voice": share_of_voice(session, f),
+        "topics": topic_trends(session, f),
+        **advocates(session, f),
+        **case_metrics(session, f, calendar=calendar, policies=policies, now=now),
+    }
