@@ -186,3 +186,20 @@ def test_settings_are_for_admins_who_manage_users_there(app_db) -> None:  # type
         from core.models import AuditEntry
         assert {e.action for e in s.scalars(sa.select(AuditEntry).where(AuditEntry.actor == "root"))} == {
             "user.set_role", "user.set_team"}
+
+
+def test_the_team_page_shows_workload_and_response_times(app_db) -> None:  # type: ignore[no-untyped-def]
+    db, ids = app_db
+    with db.session() as s:
+        ann = fx.user(s, "ann")
+        from responder import assignment
+        assignment.assign(s, ann, ids["calm"], "ann", now=NOW)
+        cases.mark_handled(s, ann, ids["hn"], now=NOW)
+    viewer = page(db, "team_page", "val")
+    assert [e.value for e in viewer.error] == ["This page needs the role agent or higher."]
+    at = page(db, "team_page", "ann")
+    assert not at.exception, [e.value for e in at.exception]
+    now_table, times = at.dataframe[0].value, at.dataframe[1].value
+    row = now_table[now_table["agent"] == "ann"].iloc[0]
+    assert (row["open cases"], row["team"]) == (2, "care")  # round-robin gave her two of the three
+    assert list(times["team"])[0] == "all teams" and list(times["cases opened"])[0] == 3
