@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 from sqlalchemy.orm import Session
 
 from core import audit, detect, notify
@@ -233,3 +234,13 @@ def list_alerts(session: Session, *, status: str | None = None, limit: int = 100
          "mentions": mentions.get(a.id, 0), "notifications": deliveries.get(a.id, [])}
         for a, brand in rows
     ]
+
+
+def alert_mentions(session: Session, alert_id: int, *, limit: int = 500) -> list[Mention]:
+    """The mentions that triggered an alert, newest first (what the dashboard lists behind it)."""
+    return list(session.scalars(
+        sa.select(Mention).join(AlertMention, AlertMention.mention_id == Mention.id)
+        .where(AlertMention.alert_id == alert_id)
+        .options(sa.orm.joinedload(Mention.author))
+        .order_by(Mention.created_at.desc()).limit(limit)
+    ))

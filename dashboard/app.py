@@ -15,7 +15,7 @@ import streamlit as st
 from core.models import Role
 from core.users import has_role
 from dashboard import ui
-from dashboard.views import case_page, cases_page, csat_page, inbox_page, login_page, settings_page, team_page
+from dashboard.views import alerts_page, case_page, cases_page, csat_page, inbox_page, login_page, settings_page, team_page
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +35,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec(cases_page.render, "Cases", "cases", ":material/support_agent:", cases_page.ROLE),
     PageSpec(case_page.render, "Case", "case", ":material/forum:", case_page.ROLE),
     PageSpec(team_page.render, "Team", "team", ":material/groups:", team_page.ROLE),
+    PageSpec(alerts_page.render, "Alerts", "alerts", ":material/notifications:", alerts_page.ROLE),
     PageSpec(settings_page.render, "Settings", "settings", ":material/settings:", settings_page.ROLE),
 )
 LOGIN = PageSpec(login_page.render, "Log in", "login", ":material/login:", Role.viewer)

@@ -203,3 +203,27 @@ def test_the_team_page_shows_workload_and_response_times(app_db) -> None:  # typ
     row = now_table[now_table["agent"] == "ann"].iloc[0]
     assert (row["open cases"], row["team"]) == (2, "care")  # round-robin gave her two of the three
     assert list(times["team"])[0] == "all teams" and list(times["cases opened"])[0] == 3
+
+
+def test_the_alerts_page_lists_alerts_their_mentions_and_lets_pr_acknowledge(app_db) -> None:  # type: ignore[no-untyped-def]
+    from core.models import Alert, AlertMention, AlertStatus
+
+    db, ids = app_db
+    with db.session() as s:
+        alert = Alert(brand_id=1, kind="negative_spike", severity="major", summary="Skylark Air: 24 negative in 30 min",
+                      opened_at=NOW, updated_at=NOW)
+        s.add(alert)
+        s.flush()
+        mention_ids = s.scalars(sa.select(Mention.id).where(Mention.case_id == ids["calm"])).all()
+        s.add_all([AlertMention(alert_id=alert.id, mention_id=m) for m in mention_ids])
+        alert_id = alert.id
+    agent = page(db, "alerts_page", "ann")
+    assert not agent.exception, [e.value for e in agent.exception]
+    assert list(agent.dataframe[0].value["summary"]) == ["Skylark Air: 24 negative in 30 min"]
+    assert list(agent.dataframe[1].value["text"]) == [HOSTILE]  # the mention behind it, as data
+    assert not any(b.label == "Acknowledge" for b in agent.button)
+    pr = page(db, "alerts_page", "pam")
+    pr.button(key="alerts_ack").click().run()
+    assert not pr.exception, [e.value for e in pr.exception]
+    with db.session() as s:
+        assert s.get(Alert, alert_id).status == AlertStatus.acknowledged
