@@ -6,8 +6,8 @@
 
 Seeds mentions (scored, a third of them in cases), authors, brands, cases, replies and users with
 set-based inserts, then renders every page with `streamlit.testing.v1.AppTest` as a signed-in
-manager, `--runs` times each after one warm-up run (the warm-up pays for imports and the per-process
-caches a real server would already hold). The same pages are rendered on an empty database in the same
+admin, `--runs` times each after a first render, which is reported on its own: it pays for imports
+and fills the short-lived caches (the Team page keeps its period figures for a minute). The same pages are rendered on an empty database in the same
 run as the baseline, so the ratio shows what the data adds. Target: every page under 1 s at 1M.
 """
 
@@ -118,8 +118,7 @@ def render_times(page: str, case_id: int, runs: int) -> list[float]:
         at.run()
         if at.exception:
             raise SystemExit(f"{page} failed: {[e.value for e in at.exception]}")
-        if i:  # the first run is the warm-up
-            times.append(time.perf_counter() - started)
+        times.append(time.perf_counter() - started)  # times[0] is the first render (cold caches)
     st.cache_resource.clear()
     return times
 
@@ -162,11 +161,12 @@ def main() -> None:
         print(f"seeded {count:,} mentions in {time.perf_counter() - started:.0f} s ({db.engine.dialect.name})")
         baseline = measure(empty_url, folder, 1, args.runs)
         loaded = measure(url, folder, top, args.runs)
-    print(f"{'page':<16}{'median s':>10}{'p95 s':>9}{'empty db s':>12}{'ratio':>8}")
+    print(f"{'page':<16}{'first s':>9}{'median s':>10}{'p95 s':>9}{'empty db s':>12}{'ratio':>8}")
     for page in PAGES:
-        median, base = statistics.median(loaded[page]), statistics.median(baseline[page])
-        print(f"{page:<16}{median:>10.3f}{p95(loaded[page]):>9.3f}{base:>12.3f}{median / base:>8.1f}x")
-    worst = max(statistics.median(v) for v in loaded.values())
+        first, warm = loaded[page][0], loaded[page][1:]
+        median, base = statistics.median(warm), statistics.median(baseline[page][1:])
+        print(f"{page:<16}{first:>9.3f}{median:>10.3f}{p95(warm):>9.3f}{base:>12.3f}{median / base:>8.1f}x")
+    worst = max(statistics.median(v[1:]) for v in loaded.values())
     print(f"slowest page median {worst:.3f} s; target < 1 s: {'met' if worst < 1 else 'NOT met'}")
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from core.config import SlaPolicy
 from core.errors import InvalidInput
-from core.models import Brand, Case, Mention, MentionBrand, Reply, ReplyState, Score
+from core.models import Brand, Case, Mention, MentionBrand, Reply, ReplyState, Score, User
 from responder.sla import BusinessCalendar, calendar_for, elapsed_time
 
 # An author with at least this many positive (negative) mentions in the range, and more positive than
@@ -172,15 +172,21 @@ def advocates(session: Session, f: Filters) -> dict[str, Any]:
             "won_back_pct": round(100 * won_back / len(replied), 1) if replied else None}
 
 
-def _cases(session: Session, f: Filters) -> list[Case]:
-    query = sa.select(Case).where(Case.opened_at >= f.start, Case.opened_at < f.end).order_by(Case.id)
+# Only the columns the case metrics read: plain rows are several times faster to load than ORM objects,
+# which matters for the Team page over a month of a busy team's cases.
+CASE_COLUMNS = (Case.id, Case.opened_at, Case.first_response_at, Case.resolved_at, Case.first_response_due,
+                Case.resolution_due, Case.sla_policy, Case.csat_score)
+
+
+def _cases(session: Session, f: Filters) -> list[Any]:
+    query = sa.select(*CASE_COLUMNS).where(Case.opened_at >= f.start, Case.opened_at < f.end).order_by(Case.id)
     if f.brand:
         query = query.where(Case.brand_id == brand_id(session, f.brand))
     if f.platform:
         query = query.where(Case.platform == f.platform)
     if f.team:
         query = query.where(Case.team == f.team)
-    return list(session.scalars(query))
+    return list(session.execute(query))
 
 
 def summarise(minutes: Sequence[float]) -> dict[str, Any]:
@@ -204,9 +210,39 @@ def _compliance(pairs: list[tuple[datetime | None, datetime]], now: datetime) ->
 
 def case_metrics(session: Session, f: Filters, *, calendar: BusinessCalendar | None,
                  policies: Sequence[SlaPolicy], now: datetime) -> dict[str, Any]:
+    return _case_figures(_cases(session, f), calendar=calendar, policies=policies, now=now)
+
+
+def case_metrics_by(session: Session, f: Filters, by: Sequence[str], *, calendar: BusinessCalendar | None,
+                    policies: Sequence[SlaPolicy], now: datetime) -> dict[str, dict[str | None, dict[str, Any]]]:
+    """The case metrics grouped by "team" and/or "assignee", from one query: {by: {group: figures}},
+    where the group None holds all cases together. Same definitions as `case_metrics`."""
+    columns = {"team": Case.team.label("team"), "assignee": User.username.label("assignee")}
+    query = (sa.select(*CASE_COLUMNS, *(columns[b] for b in by))
+             .outerjoin(User, User.id == Case.assignee_id)
+             .where(Case.opened_at >= f.start, Case.opened_at < f.end).order_by(Case.id))
+    if f.brand:
+        query = query.where(Case.brand_id == brand_id(session, f.brand))
+    if f.platform:
+        query = query.where(Case.platform == f.platform)
+    if f.team:
+        query = query.where(Case.team == f.team)
+    rows = list(session.execute(query))
+    total = _case_figures(rows, calendar=calendar, policies=policies, now=now)
+    out: dict[str, dict[str | None, dict[str, Any]]] = {}
+    for key in by:
+        groups: dict[str, list[Any]] = {}
+        for row in rows:
+            groups.setdefault(getattr(row, key) or "(none)", []).append(row)
+        out[key] = {None: total, **{g: _case_figures(members, calendar=calendar, policies=policies, now=now)
+                                    for g, members in groups.items()}}
+    return out
+
+
+def _case_figures(cases: Sequence[Any], *, calendar: BusinessCalendar | None, policies: Sequence[SlaPolicy],
+                  now: datetime) -> dict[str, Any]:
     by_name = {p.name: p for p in policies}
     first, resolution = [], []
-    cases = _cases(session, f)
     for case in cases:
         policy = by_name.get(case.sla_policy or "")
         clock = calendar_for(policy, calendar) if policy else calendar

@@ -202,7 +202,9 @@ def test_the_team_page_shows_workload_and_response_times(app_db) -> None:  # typ
     now_table, times = at.dataframe[0].value, at.dataframe[1].value
     row = now_table[now_table["agent"] == "ann"].iloc[0]
     assert (row["open cases"], row["team"]) == (2, "care")  # round-robin gave her two of the three
-    assert list(times["team"])[0] == "all teams" and list(times["cases opened"])[0] == 3
+    assert list(times["who"])[0] == "all teams" and list(times["cases opened"])[0] == 3
+    by_agent = at.dataframe[2].value
+    assert sorted(by_agent["who"]) == ["ann", "pam"] and sum(by_agent["cases opened"]) == 3
 
 
 def test_the_alerts_page_lists_alerts_their_mentions_and_lets_pr_acknowledge(app_db) -> None:  # type: ignore[no-untyped-def]
