@@ -9,13 +9,13 @@ channel that hangs or fails can never delay or stop it. The first job in a proce
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import datetime, timedelta
 from typing import Callable
 
 from core import alerts, metrics, notify, report
-from core.config import Settings, load_config
+from core.config import Settings
 from core.db import Database
+from core.runtimes import Runtimes
 from core.models import utcnow
 from responder.sla import BusinessCalendar
 
@@ -61,21 +61,16 @@ class AlertsRuntime:
         self.notifier.close()
 
 
-_runtimes: dict[str | None, AlertsRuntime] = {}
-_lock = threading.Lock()
+_runtimes: Runtimes[AlertsRuntime] = Runtimes(AlertsRuntime)
 
 
 def runtime_for(config_path: str | None) -> AlertsRuntime:
-    with _lock:
-        if config_path not in _runtimes:
-            settings = load_config(config_path)
-            _runtimes[config_path] = AlertsRuntime(settings, Database.open(settings.database.url))
-        return _runtimes[config_path]
+    return _runtimes.get(config_path)
 
 
 def install_runtime(config_path: str | None, runtime: AlertsRuntime) -> None:
-    with _lock:
-        _runtimes[config_path] = runtime
+    """Let `earful run` (or a test) hand in the runtime it already built."""
+    _runtimes.install(config_path, runtime)
 
 
 def detect_job(config_path: str | None) -> None:

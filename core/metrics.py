@@ -9,18 +9,25 @@ optional brand, platform and team.
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 import statistics
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
+from datetime import time as dtime
 from typing import Any, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from core import audit
 from core.config import SlaPolicy
 from core.errors import InvalidInput
-from core.models import Brand, Case, Mention, MentionBrand, Reply, ReplyState, Score, User
+from core.inbox import csv_cell
+from core.models import (Alert, AlertStatus, Author, Brand, Case, Mention, MentionBrand, Reply, ReplyState, Role, Score,
+                         User)
+from core.users import require
 from responder.sla import BusinessCalendar, calendar_for, elapsed_time
 
 # An author with at least this many positive (negative) mentions in the range, and more positive than
@@ -179,14 +186,19 @@ CASE_COLUMNS = (Case.id, Case.opened_at, Case.first_response_at, Case.resolved_a
 
 
 def _cases(session: Session, f: Filters) -> list[Any]:
-    query = sa.select(*CASE_COLUMNS).where(Case.opened_at >= f.start, Case.opened_at < f.end).order_by(Case.id)
+    return list(session.execute(_cases_in_scope(session, sa.select(*CASE_COLUMNS), f)))
+
+
+def _cases_in_scope(session: Session, query: Any, f: Filters) -> Any:
+    """Cases opened in the range, narrowed by the brand, platform and team filters."""
+    query = query.where(Case.opened_at >= f.start, Case.opened_at < f.end).order_by(Case.id)
     if f.brand:
         query = query.where(Case.brand_id == brand_id(session, f.brand))
     if f.platform:
         query = query.where(Case.platform == f.platform)
     if f.team:
         query = query.where(Case.team == f.team)
-    return list(session.execute(query))
+    return query
 
 
 def summarise(minutes: Sequence[float]) -> dict[str, Any]:
@@ -218,16 +230,8 @@ def case_metrics_by(session: Session, f: Filters, by: Sequence[str], *, calendar
     """The case metrics grouped by "team" and/or "assignee", from one query: {by: {group: figures}},
     where the group None holds all cases together. Same definitions as `case_metrics`."""
     columns = {"team": Case.team.label("team"), "assignee": User.username.label("assignee")}
-    query = (sa.select(*CASE_COLUMNS, *(columns[b] for b in by))
-             .outerjoin(User, User.id == Case.assignee_id)
-             .where(Case.opened_at >= f.start, Case.opened_at < f.end).order_by(Case.id))
-    if f.brand:
-        query = query.where(Case.brand_id == brand_id(session, f.brand))
-    if f.platform:
-        query = query.where(Case.platform == f.platform)
-    if f.team:
-        query = query.where(Case.team == f.team)
-    rows = list(session.execute(query))
+    query = sa.select(*CASE_COLUMNS, *(columns[b] for b in by)).outerjoin(User, User.id == Case.assignee_id)
+    rows = list(session.execute(_cases_in_scope(session, query, f)))
     total = _case_figures(rows, calendar=calendar, policies=policies, now=now)
     out: dict[str, dict[str | None, dict[str, Any]]] = {}
     for key in by:
@@ -283,3 +287,188 @@ def report(session: Session, f: Filters, *, calendar: BusinessCalendar | None, p
         **advocates(session, f),
         **case_metrics(session, f, calendar=calendar, policies=policies, now=now),
     }
+
+
+# The dashboard's series and lists (Reputation and Advocacy pages). Same scope and definitions as the
+# figures above; each is one GROUP BY or one ordered, limited query, so a page never loads the range.
+
+BUCKETS: dict[str, timedelta] = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
+SPIKE_KINDS = ("volume_spike", "negative_spike")
+ACTIVE_ALERTS = (AlertStatus.open, AlertStatus.escalated, AlertStatus.acknowledged)
+EXPORT_LIMIT = 10_000  # rows in one CSV export of mentions
+MENTION_CSV_COLUMNS = ("mention_id", "created_at", "platform", "author_handle", "author_name", "author_followers",
+                       "sentiment", "text", "url")
+
+
+def _bucket(session: Session, column: Any, bucket: str) -> Any:
+    """The UTC hour or day a time falls in, as SQL (a string on SQLite, a timestamp or date on PostgreSQL)."""
+    if bucket not in BUCKETS:
+        raise InvalidInput(f"unknown bucket {bucket!r}; use one of {', '.join(BUCKETS)}")
+    if bucket == "day":
+        return _day(session, column)
+    if session.get_bind().dialect.name == "postgresql":
+        return sa.func.date_trunc("hour", sa.func.timezone("UTC", column))
+    return sa.func.strftime("%Y-%m-%d %H:00:00", column)
+
+
+def _bucket_start(value: Any) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    elif not isinstance(value, datetime):  # a date
+        value = datetime.combine(value, dtime())
+    return value.replace(tzinfo=timezone.utc)
+
+
+def bucket_starts(f: Filters, bucket: str) -> list[datetime]:
+    """Every bucket the range touches, from the one holding f.start (so a chart shows empty ones as 0)."""
+    step = BUCKETS[bucket]
+    first = f.start.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    if bucket == "day":
+        first = first.replace(hour=0)
+    starts = []
+    while first < f.end:
+        starts.append(first)
+        first += step
+    return starts
+
+
+def volume_series(session: Session, f: Filters, bucket: str = "day") -> list[dict[str, Any]]:
+    """Mentions in scope per UTC hour or day, by sentiment, with net sentiment; every bucket of the range."""
+    scope = mentions_in_scope(session, f).subquery()
+    when = _bucket(session, Mention.created_at, bucket)
+
+    def count(label: str) -> Any:
+        return sa.func.sum(sa.case((Mention.sentiment == label, 1), else_=0))
+
+    query = (sa.select(when, sa.func.count(), count("positive"), count("neutral"), count("negative"))
+             .join(scope, scope.c.id == Mention.id).group_by(when))
+    found = {_bucket_start(b): (n, int(p or 0), int(u or 0), int(g or 0)) for b, n, p, u, g in session.execute(query)}
+    rows = []
+    for start in bucket_starts(f, bucket):
+        n, pos, neu, neg = found.get(start, (0, 0, 0, 0))
+        scored = pos + neu + neg
+        rows.append({"start": start, "mentions": n, "positive": pos, "neutral": neu, "negative": neg,
+                     "net_sentiment": round(100 * (pos - neg) / scored, 1) if scored else None})
+    return rows
+
+
+def topic_series(session: Session, f: Filters, bucket: str = "day", *, top: int = 5) -> list[dict[str, Any]]:
+    """Mentions in scope per bucket for the `top` topics of the range (topic as in `topic_trends`)."""
+    scope = mentions_in_scope(session, f).subquery()
+    if session.get_bind().dialect.name == "postgresql":
+        each = sa.func.jsonb_array_elements_text(Score.topics).table_valued("value").render_derived()
+    else:
+        each = sa.func.json_each(Score.topics).table_valued("value")
+    when = _bucket(session, Mention.created_at, bucket)
+    query = (
+        sa.select(when, each.c.value, sa.func.count(sa.distinct(Mention.id)))
+        .select_from(Mention).join(scope, scope.c.id == Mention.id)
+        .join(Score, sa.and_(Score.mention_id == Mention.id, Score.created_at == Mention.scored_at))
+        .join(each, sa.true()).group_by(when, each.c.value)
+    )
+    counts: dict[tuple[datetime, str], int] = {}
+    totals: dict[str, int] = {}
+    for b, topic, n in session.execute(query):
+        counts[(_bucket_start(b), str(topic))] = n
+        totals[str(topic)] = totals.get(str(topic), 0) + n
+    chosen = sorted(totals, key=lambda t: (-totals[t], t))[:top]
+    return [{"start": start, "topic": topic, "mentions": counts.get((start, topic), 0)}
+            for topic in chosen for start in bucket_starts(f, bucket)]
+
+
+def _mention_list(session: Session, f: Filters, limit: int) -> list[dict[str, Any]]:
+    """Mentions in scope, the most followed author first, then newest."""
+    scope = mentions_in_scope(session, f).subquery()
+    query = (
+        sa.select(Mention.id, Mention.created_at, Mention.platform, Author.handle, Author.name, Author.followers,
+                  Mention.sentiment, Mention.text, Mention.url)
+        .join(scope, scope.c.id == Mention.id).outerjoin(Author, Author.id == Mention.author_id)
+        .order_by(sa.func.coalesce(Author.followers, -1).desc(), Mention.created_at.desc(), Mention.id.desc())
+        .limit(limit)
+    )
+    return [dict(zip(MENTION_CSV_COLUMNS, row)) for row in session.execute(query)]
+
+
+def top_mentions(session: Session, f: Filters, limit: int = 20) -> list[dict[str, Any]]:
+    """The mentions in scope with the widest reach (author followers), as plain rows."""
+    return _mention_list(session, f, limit)
+
+
+def bucket_filters(f: Filters, start: datetime, bucket: str = "day") -> Filters:
+    """The filters narrowed to one bucket (clipped to the range): what a chart's point stands for."""
+    return replace(f, start=max(start, f.start), end=min(start + BUCKETS[bucket], f.end))
+
+
+def mentions_on(session: Session, f: Filters, start: datetime, bucket: str = "day", *,
+                limit: int = 500) -> list[dict[str, Any]]:
+    """The mentions behind one bucket of a series, the most followed author first."""
+    return _mention_list(session, bucket_filters(f, start, bucket), limit)
+
+
+def mentions_csv(rows: Sequence[dict[str, Any]]) -> str:
+    """Rows of `_mention_list` as CSV (header first), safe to open in a spreadsheet."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(MENTION_CSV_COLUMNS)
+    for row in rows:
+        values = [row[c].isoformat() if isinstance(row[c], datetime) else row[c] for c in MENTION_CSV_COLUMNS]
+        writer.writerow([csv_cell(v) for v in values])
+    return out.getvalue()
+
+
+def export_mentions_csv(session: Session, f: Filters, *, actor: User, limit: int = EXPORT_LIMIT) -> str:
+    """Mentions in scope as CSV, most followed author first; exported data leaves Earful, so this
+    checks the role (pr, as the Reputation page) and records the export in the audit log."""
+    require(actor, Role.pr, "export mentions")
+    rows = _mention_list(session, f, limit)
+    audit.record(session, actor.username, "mentions.export", target_type="mention",
+                 details={"rows": len(rows), "filters": f.as_dict()})
+    return mentions_csv(rows)
+
+
+def spike_alerts(session: Session, f: Filters, *, limit: int = 100) -> list[dict[str, Any]]:
+    """Active spike alerts opened in the range, of the brand (any own brand when none is given)."""
+    query = (
+        sa.select(Alert.id, Alert.kind, Alert.severity, Alert.status, Brand.name, Alert.topic, Alert.opened_at,
+                  Alert.summary)
+        .join(Brand, Brand.id == Alert.brand_id)
+        .where(Alert.status.in_(ACTIVE_ALERTS), Alert.opened_at >= f.start, Alert.opened_at < f.end,
+               Alert.kind.in_(SPIKE_KINDS))
+        .order_by(Alert.opened_at).limit(limit)
+    )
+    query = query.where(Brand.name == f.brand) if f.brand else query.where(Brand.is_competitor.is_(False))
+    return [{"id": i, "kind": kind, "severity": severity, "status": status.value, "brand": brand, "topic": topic,
+             "opened_at": opened, "summary": summary}
+            for i, kind, severity, status, brand, topic, opened, summary in session.execute(query)]
+
+
+def top_advocates(session: Session, f: Filters, limit: int = 20) -> list[dict[str, Any]]:
+    """The promoters of the range (see `advocates`), the most positive mentions first, then reach."""
+    scope = mentions_in_scope(session, f).subquery()
+    pos = sa.func.sum(sa.case((Mention.sentiment == "positive", 1), else_=0))
+    neg = sa.func.sum(sa.case((Mention.sentiment == "negative", 1), else_=0))
+    ranked = (
+        sa.select(Mention.author_id.label("author_id"), pos.label("positive"), neg.label("negative"))
+        .join(scope, scope.c.id == Mention.id).where(Mention.author_id.is_not(None))
+        .group_by(Mention.author_id).having(sa.and_(pos >= REPEATED, pos > neg)).subquery()
+    )
+    query = (
+        sa.select(Author.platform, Author.handle, Author.name, Author.followers, ranked.c.positive, ranked.c.negative)
+        .join(ranked, ranked.c.author_id == Author.id)
+        .order_by(ranked.c.positive.desc(), sa.func.coalesce(Author.followers, -1).desc(), Author.id)
+        .limit(limit)
+    )
+    return [{"platform": p, "author_handle": h, "author_name": n, "author_followers": fl, "positive": int(pv),
+             "negative": int(nv)} for p, h, n, fl, pv, nv in session.execute(query)]
+
+
+def advocates_over_time(session: Session, f: Filters, step: timedelta) -> list[dict[str, Any]]:
+    """`advocates` for each successive `step` of the range (the last one may be shorter): an author is a
+    promoter or detractor of a period by their mentions in that period."""
+    rows = []
+    start = f.start
+    while start < f.end:
+        part = replace(f, start=start, end=min(start + step, f.end))
+        rows.append({"start": start, "end": part.end, **advocates(session, part)})
+        start = part.end
+    return rows

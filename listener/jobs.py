@@ -14,8 +14,9 @@ from datetime import datetime
 from typing import Callable
 
 from core.catalog import sync_from_config
-from core.config import Settings, load_config
+from core.config import Settings
 from core.db import Database
+from core.runtimes import Runtimes
 from core.models import utcnow
 from listener.base import Source
 from listener.enrich import BrandMatcher
@@ -78,22 +79,16 @@ class Runtime:
             self._sources.clear()
 
 
-_runtimes: dict[str | None, Runtime] = {}
-_runtimes_lock = threading.Lock()
+_runtimes: Runtimes[Runtime] = Runtimes(Runtime)
 
 
 def runtime_for(config_path: str | None) -> Runtime:
-    with _runtimes_lock:
-        if config_path not in _runtimes:
-            settings = load_config(config_path)
-            _runtimes[config_path] = Runtime(settings, Database.open(settings.database.url))
-        return _runtimes[config_path]
+    return _runtimes.get(config_path)
 
 
 def install_runtime(config_path: str | None, runtime: Runtime) -> None:
     """Let `earful run` (or a test) hand in the runtime it already built."""
-    with _runtimes_lock:
-        _runtimes[config_path] = runtime
+    _runtimes.install(config_path, runtime)
 
 
 def poll_source_job(config_path: str | None, source_name: str) -> None:

@@ -8,12 +8,12 @@ calendar, publishers) that later runs reuse.
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import datetime
 from typing import Callable
 
-from core.config import Settings, load_config
+from core.config import Settings
 from core.db import Database
+from core.runtimes import Runtimes
 from core.models import utcnow
 from responder import cases, outbox
 from responder.sla import BusinessCalendar
@@ -62,21 +62,16 @@ class ResponderRuntime:
         self.publishers.close()
 
 
-_runtimes: dict[str | None, ResponderRuntime] = {}
-_lock = threading.Lock()
+_runtimes: Runtimes[ResponderRuntime] = Runtimes(ResponderRuntime)
 
 
 def runtime_for(config_path: str | None) -> ResponderRuntime:
-    with _lock:
-        if config_path not in _runtimes:
-            settings = load_config(config_path)
-            _runtimes[config_path] = ResponderRuntime(settings, Database.open(settings.database.url))
-        return _runtimes[config_path]
+    return _runtimes.get(config_path)
 
 
 def install_runtime(config_path: str | None, runtime: ResponderRuntime) -> None:
-    with _lock:
-        _runtimes[config_path] = runtime
+    """Let `earful run` (or a test) hand in the runtime it already built."""
+    _runtimes.install(config_path, runtime)
 
 
 def triage_job(config_path: str | None) -> None:
