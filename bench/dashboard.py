@@ -34,7 +34,8 @@ from core.models import (  # noqa: E402
 )
 from core.users import add_user  # noqa: E402
 
-PAGES = ("inbox_page", "cases_page", "case_page", "team_page", "alerts_page", "settings_page")
+PAGES = ("inbox_page", "cases_page", "case_page", "team_page", "alerts_page", "reputation_page", "advocacy_page",
+         "settings_page")
 PLATFORMS = ("x", "reddit", "mastodon", "bluesky", "youtube", "hackernews", "discourse", "rss")
 WORDS = ("skylark", "flight", "delayed", "refund", "bag", "lost", "crew", "great", "app", "crash", "seat", "gate")
 CHUNK = 20_000

@@ -19,6 +19,7 @@ from datetime import time as dtime
 from typing import Any, Sequence
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -74,8 +75,11 @@ def mentions_in_scope(session: Session, f: Filters, *, start: datetime | None = 
     (any own brand when none is given), on the platform, in a case of the team."""
     start, end = start or f.start, end or f.end
     query = sa.select(Mention.id).where(Mention.created_at >= start, Mention.created_at < end, Mention.is_own.is_(False))
-    about = sa.select(MentionBrand.mention_id).join(Brand, Brand.id == MentionBrand.brand_id)
-    about = about.where(Brand.name == f.brand) if f.brand else about.where(Brand.is_competitor.is_(False))
+    # mention_brands carries its mention's created_at, so the same range read off the (brand_id,
+    # created_at) index keeps the list to the range instead of every mention the brands ever had.
+    brands = sa.select(Brand.id).where(Brand.name == f.brand if f.brand else Brand.is_competitor.is_(False))
+    about = sa.select(MentionBrand.mention_id).where(MentionBrand.brand_id.in_(brands),
+                                                     MentionBrand.created_at >= start, MentionBrand.created_at < end)
     query = query.where(Mention.id.in_(about))
     if f.platform:
         query = query.where(Mention.platform == f.platform)
@@ -164,16 +168,17 @@ def advocates(session: Session, f: Filters) -> dict[str, Any]:
         .having(sa.or_(pos >= REPEATED, neg >= REPEATED))).all()
     promoters = [a for a, p, n in rows if p >= REPEATED and p > n]
     detractors = [a for a, p, n in rows if n >= REPEATED and n > p]
-    replied = dict(session.execute(
-        sa.select(Mention.author_id, sa.func.min(Reply.sent_at)).join(Reply, Reply.in_reply_to_id == Mention.id)
+    first_reply = (
+        sa.select(Mention.author_id.label("author_id"), sa.func.min(Reply.sent_at).label("at"))
+        .join(Reply, Reply.in_reply_to_id == Mention.id)
         .where(Mention.author_id.in_(detractors), Reply.state == ReplyState.sent, Reply.sent_at >= f.start,
-               Reply.sent_at < f.end).group_by(Mention.author_id)).all()) if detractors else {}
-    won_back = 0
-    for author, first_reply in replied.items():
-        later_positive = session.scalar(sa.select(sa.func.count()).select_from(Mention).where(
-            Mention.author_id == author, Mention.sentiment == "positive", Mention.is_own.is_(False),
-            Mention.created_at > first_reply, Mention.created_at < f.end))
-        won_back += 1 if later_positive else 0
+               Reply.sent_at < f.end).group_by(Mention.author_id).subquery())
+    replied = dict(session.execute(sa.select(first_reply.c.author_id, first_reply.c.at)).all()) if detractors else {}
+    # One query for all of them (through the author_id index), not one per detractor.
+    later = sa.orm.aliased(Mention)
+    won_back = (session.scalar(sa.select(sa.func.count()).select_from(first_reply).where(sa.exists().where(
+        later.author_id == first_reply.c.author_id, later.sentiment == "positive", later.is_own.is_(False),
+        later.created_at > first_reply.c.at, later.created_at < f.end))) or 0) if replied else 0
     return {"promoters": len(promoters), "detractors": len(detractors), "detractors_replied": len(replied),
             "detractors_won_back": won_back,
             "won_back_pct": round(100 * won_back / len(replied), 1) if replied else None}
@@ -334,14 +339,15 @@ def bucket_starts(f: Filters, bucket: str) -> list[datetime]:
 
 def volume_series(session: Session, f: Filters, bucket: str = "day") -> list[dict[str, Any]]:
     """Mentions in scope per UTC hour or day, by sentiment, with net sentiment; every bucket of the range."""
-    scope = mentions_in_scope(session, f).subquery()
     when = _bucket(session, Mention.created_at, bucket)
 
     def count(label: str) -> Any:
         return sa.func.sum(sa.case((Mention.sentiment == label, 1), else_=0))
 
-    query = (sa.select(when, sa.func.count(), count("positive"), count("neutral"), count("negative"))
-             .join(scope, scope.c.id == Mention.id).group_by(when))
+    # The scope query itself, given other columns: one pass over the range's rows, no second lookup.
+    query = (mentions_in_scope(session, f)
+             .with_only_columns(when, sa.func.count(), count("positive"), count("neutral"), count("negative"))
+             .group_by(when))
     found = {_bucket_start(b): (n, int(p or 0), int(u or 0), int(g or 0)) for b, n, p, u, g in session.execute(query)}
     rows = []
     for start in bucket_starts(f, bucket):
@@ -352,17 +358,30 @@ def volume_series(session: Session, f: Filters, bucket: str = "day") -> list[dic
     return rows
 
 
+def series_totals(series: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Volume and the `sentiment` figures of a whole `volume_series` (its buckets cover the range)."""
+    pos, neu, neg = (sum(r[k] for r in series) for k in ("positive", "neutral", "negative"))
+    scored = pos + neu + neg
+    return {"total": sum(r["mentions"] for r in series), "scored": scored, "positive": pos, "neutral": neu,
+            "negative": neg, "net_sentiment": round(100 * (pos - neg) / scored, 1) if scored else None}
+
+
+def whole_buckets(now: datetime, length: timedelta, bucket: str) -> tuple[datetime, datetime]:
+    """About `length` up to now, starting where a bucket starts (so the first bar is not a fraction):
+    the last 7 days are the 6 whole days before today and today so far."""
+    first = bucket_starts(Filters(now - length, now), bucket)[0]
+    return first + BUCKETS[bucket], now
+
+
 def topic_series(session: Session, f: Filters, bucket: str = "day", *, top: int = 5) -> list[dict[str, Any]]:
     """Mentions in scope per bucket for the `top` topics of the range (topic as in `topic_trends`)."""
-    scope = mentions_in_scope(session, f).subquery()
     if session.get_bind().dialect.name == "postgresql":
         each = sa.func.jsonb_array_elements_text(Score.topics).table_valued("value").render_derived()
     else:
         each = sa.func.json_each(Score.topics).table_valued("value")
     when = _bucket(session, Mention.created_at, bucket)
     query = (
-        sa.select(when, each.c.value, sa.func.count(sa.distinct(Mention.id)))
-        .select_from(Mention).join(scope, scope.c.id == Mention.id)
+        mentions_in_scope(session, f).with_only_columns(when, each.c.value, sa.func.count(sa.distinct(Mention.id)))
         .join(Score, sa.and_(Score.mention_id == Mention.id, Score.created_at == Mention.scored_at))
         .join(each, sa.true()).group_by(when, each.c.value)
     )
@@ -378,11 +397,11 @@ def topic_series(session: Session, f: Filters, bucket: str = "day", *, top: int 
 
 def _mention_list(session: Session, f: Filters, limit: int) -> list[dict[str, Any]]:
     """Mentions in scope, the most followed author first, then newest."""
-    scope = mentions_in_scope(session, f).subquery()
     query = (
-        sa.select(Mention.id, Mention.created_at, Mention.platform, Author.handle, Author.name, Author.followers,
-                  Mention.sentiment, Mention.text, Mention.url)
-        .join(scope, scope.c.id == Mention.id).outerjoin(Author, Author.id == Mention.author_id)
+        mentions_in_scope(session, f)
+        .with_only_columns(Mention.id, Mention.created_at, Mention.platform, Author.handle, Author.name,
+                           Author.followers, Mention.sentiment, Mention.text, Mention.url)
+        .outerjoin(Author, Author.id == Mention.author_id)
         .order_by(sa.func.coalesce(Author.followers, -1).desc(), Mention.created_at.desc(), Mention.id.desc())
         .limit(limit)
     )
@@ -444,12 +463,12 @@ def spike_alerts(session: Session, f: Filters, *, limit: int = 100) -> list[dict
 
 def top_advocates(session: Session, f: Filters, limit: int = 20) -> list[dict[str, Any]]:
     """The promoters of the range (see `advocates`), the most positive mentions first, then reach."""
-    scope = mentions_in_scope(session, f).subquery()
     pos = sa.func.sum(sa.case((Mention.sentiment == "positive", 1), else_=0))
     neg = sa.func.sum(sa.case((Mention.sentiment == "negative", 1), else_=0))
     ranked = (
-        sa.select(Mention.author_id.label("author_id"), pos.label("positive"), neg.label("negative"))
-        .join(scope, scope.c.id == Mention.id).where(Mention.author_id.is_not(None))
+        mentions_in_scope(session, f)
+        .with_only_columns(Mention.author_id.label("author_id"), pos.label("positive"), neg.label("negative"))
+        .where(Mention.author_id.is_not(None))
         .group_by(Mention.author_id).having(sa.and_(pos >= REPEATED, pos > neg)).subquery()
     )
     query = (
@@ -472,3 +491,13 @@ def advocates_over_time(session: Session, f: Filters, step: timedelta) -> list[d
         rows.append({"start": start, "end": part.end, **advocates(session, part)})
         start = part.end
     return rows
+
+
+def csat(session: Session, f: Filters) -> dict[str, Any]:
+    """The CSAT figures of `case_metrics` as one SQL aggregate, for pages that need nothing else of it."""
+    satisfied = sa.func.sum(sa.case((Case.csat_score >= SATISFIED_FROM, 1), else_=0))
+    query = _cases_in_scope(session, sa.select(sa.func.count(Case.csat_score), sa.func.avg(Case.csat_score), satisfied),
+                            f).order_by(None)
+    answers, mean, happy = session.execute(query).one()
+    return {"responses": answers, "mean": round(float(mean), 2) if answers else None,
+            "satisfied_pct": round(100 * int(happy) / answers, 1) if answers else None}

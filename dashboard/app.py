@@ -15,7 +15,10 @@ import streamlit as st
 from core.models import Role
 from core.users import has_role
 from dashboard import ui
-from dashboard.views import alerts_page, case_page, cases_page, csat_page, inbox_page, login_page, settings_page, team_page
+from dashboard.views import (
+    advocacy_page, alerts_page, case_page, cases_page, csat_page, inbox_page, login_page, reputation_page, settings_page,
+    team_page,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +39,8 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec(case_page.render, "Case", "case", ":material/forum:", case_page.ROLE),
     PageSpec(team_page.render, "Team", "team", ":material/groups:", team_page.ROLE),
     PageSpec(alerts_page.render, "Alerts", "alerts", ":material/notifications:", alerts_page.ROLE),
+    PageSpec(reputation_page.render, "Reputation", "reputation", ":material/monitoring:", reputation_page.ROLE),
+    PageSpec(advocacy_page.render, "Advocacy", "advocacy", ":material/volunteer_activism:", advocacy_page.ROLE),
     PageSpec(settings_page.render, "Settings", "settings", ":material/settings:", settings_page.ROLE),
 )
 LOGIN = PageSpec(login_page.render, "Log in", "login", ":material/login:", Role.viewer)
