@@ -400,7 +400,7 @@ class WeeklyReportConfig(Section):
 
 class AlertsConfig(Section):
     enabled: bool = True
-    interval_seconds: int = Field(300, ge=10)
+    interval_seconds: int = Field(300, ge=1)
     window_minutes: float = Field(30.0, gt=0, le=24 * 60)
     baseline_weeks: int = Field(4, ge=1, le=12)
     baseline_padding_minutes: float = Field(60.0, ge=0)
