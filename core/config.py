@@ -140,6 +140,8 @@ class SentimentConfig(Section):
     correction_weight: int = Field(5, ge=1, le=1000)
     interval_seconds: int = Field(15, ge=1)
     quantize: Literal["int8", "none"] = "int8"
+    # Scoring runtime: auto = torch on a CUDA GPU, ONNX Runtime on CPU (docs/model.md).
+    runtime: Literal["auto", "onnx", "torch"] = "auto"
     train_at: str | None = Field(None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
 
     @model_validator(mode="after")

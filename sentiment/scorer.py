@@ -13,7 +13,7 @@ from typing import Mapping, Protocol, Sequence
 import numpy as np
 
 from sentiment import features, postprocess
-from sentiment.encoder import Encoder
+from sentiment.encoder import BatchedEncoder, encoder_from_settings
 from sentiment.heads import Heads, load_heads
 from sentiment.postprocess import INTENT_DESCRIPTIONS, ScoreResult, UrgencyPolicy
 
@@ -45,7 +45,7 @@ class ScorerLike(Protocol):
 class Scorer:
     def __init__(
         self,
-        encoder: Encoder,
+        encoder: BatchedEncoder,
         heads: Heads,
         *,
         topics: Mapping[str, str] | None = None,
@@ -64,18 +64,11 @@ class Scorer:
 
     @classmethod
     def from_settings(cls, conf: object, heads_version: str | None = None) -> Scorer:
-        """Build from a `SentimentConfig` section (core.config)."""
-        encoder = Encoder(
-            conf.model,  # type: ignore[attr-defined]
-            max_length=conf.max_length,  # type: ignore[attr-defined]
-            batch_size=conf.batch_size,  # type: ignore[attr-defined]
-            threads=conf.threads or None,  # type: ignore[attr-defined]
-            quantize=conf.quantize,  # type: ignore[attr-defined]
-        )
-        return cls.with_heads(encoder, load_heads(heads_version), conf)
+        """Build from a `SentimentConfig` section (core.config): its runtime, quantisation and heads."""
+        return cls.with_heads(encoder_from_settings(conf), load_heads(heads_version), conf)
 
     @classmethod
-    def with_heads(cls, encoder: Encoder, heads: Heads, conf: object) -> Scorer:
+    def with_heads(cls, encoder: BatchedEncoder, heads: Heads, conf: object) -> Scorer:
         policy = UrgencyPolicy(
             risk_topics=frozenset(conf.risk_topics),  # type: ignore[attr-defined]
             reach_followers=conf.reach_followers,  # type: ignore[attr-defined]
@@ -107,12 +100,14 @@ class Scorer:
         if not items:
             return []
         out = self.forward([i.text for i in items])
+        # Plain Python numbers once for the whole batch, not one numpy conversion per row and field.
+        rows = zip(items, out.logits.tolist(), out.valence_raw.tolist(), out.intent_sims.tolist(), out.topic_sims.tolist())
         results = []
-        for row, item in enumerate(items):
-            label, (p_neg, p_neu, p_pos) = postprocess.sentiment_from_logits(out.logits[row].tolist())
-            val = postprocess.valence(float(out.valence_raw[row]))
-            intent = postprocess.intent(dict(zip(self.intent_names, out.intent_sims[row].tolist())), item.text)
-            topics = postprocess.topics(dict(zip(self.topic_names, out.topic_sims[row].tolist())), self.topic_threshold)
+        for item, logits, valence_raw, intent_sims, topic_sims in rows:
+            label, (p_neg, p_neu, p_pos) = postprocess.sentiment_from_logits(logits)
+            val = postprocess.valence(valence_raw)
+            intent = postprocess.intent(dict(zip(self.intent_names, intent_sims)), item.text)
+            topics = postprocess.topics(dict(zip(self.topic_names, topic_sims)), self.topic_threshold)
             urgency, reasons = postprocess.urgency(
                 p_negative=p_neg, valence=val, intent=intent, topics=topics,
                 followers=item.followers, velocity=item.velocity, policy=self.policy,
