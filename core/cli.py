@@ -690,14 +690,26 @@ def outbox(
 
 
 @app.command()
-def run(ctx: typer.Context) -> None:
-    """Run the scheduler: pollers for every enabled source (Ctrl-C stops)."""
+def run(
+    ctx: typer.Context,
+    role: str = typer.Option(
+        "all", "--role",
+        help="What this node runs: all, or listener, scorer, sender, alerts (several joined by commas). "
+             "Any number of nodes of each role may share one PostgreSQL database.",
+    ),
+) -> None:
+    """Run the scheduler: pollers, scoring, cases and the sender, alerts (Ctrl-C stops)."""
     from core.services import run_scheduler_until_stopped
+    from listener.scheduler import parse_roles
 
     context: Context = ctx.obj
+    try:
+        roles = parse_roles(role)
+    except ValueError as exc:
+        fail(f"--role: {exc}", 2)
     settings = guarded(context.settings)
     _setup_logging(settings)
-    guarded(lambda: run_scheduler_until_stopped(settings, context.config_path(), out.print))
+    guarded(lambda: run_scheduler_until_stopped(settings, context.config_path(), out.print, roles))
 
 
 @app.command()

@@ -8,6 +8,9 @@ own database on start.
 
 from __future__ import annotations
 
+import hashlib
+import os
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -131,6 +134,10 @@ class Database:
         self.engine = engine
         self.sessions = sessionmaker(engine, expire_on_commit=False)
 
+    @property
+    def is_postgres(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
     @classmethod
     def open(cls, url: str, *, echo: bool = False, migrate: bool = True) -> Database:
         engine = create_db_engine(url, echo=echo)
@@ -150,5 +157,72 @@ class Database:
         with self.sessions() as session, session.begin():
             yield session
 
+    @contextmanager
+    def exclusive(self, name: str, *, wait: bool = False) -> Iterator[bool]:
+        """Hold the lock `name` across every Earful process on this database for the block.
+
+        Yields True when this process holds it and False when another process does, so the caller
+        skips its turn; with `wait=True` it waits for the lock instead and always yields True. On
+        PostgreSQL it is a session-level advisory lock on a connection kept for the block, so a node
+        that dies or loses its connection releases it with its server session. On an SQLite file it
+        is a POSIX record lock on one byte of `<database>.locks`, released by the kernel when the
+        process exits. An in-memory SQLite database has one process by definition: always True.
+        """
+        if self.is_postgres:
+            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                # Advisory locks are per database: the schema keeps two Earfuls sharing one apart.
+                key = lock_key(f"{conn.scalar(sa.text('SELECT current_schema()'))}/{name}")
+                if wait:
+                    conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": key})
+                    held = True
+                else:
+                    held = bool(conn.scalar(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": key}))
+                try:
+                    yield held
+                finally:
+                    if held:
+                        try:
+                            conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                        except sa.exc.DBAPIError:  # the connection is gone, and the lock with it
+                            pass
+            return
+        fd = self._sqlite_lock_file()
+        if fd is None:
+            yield True
+            return
+        import fcntl
+
+        offset = lock_key(name) % (2**31)
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB, 1, offset)
+        except OSError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.lockf(fd, fcntl.LOCK_UN, 1, offset)
+
+    def _sqlite_lock_file(self) -> int | None:
+        database = self.engine.url.database
+        if not database or database == ":memory:" or database.startswith("file:"):
+            return None
+        path = os.path.realpath(f"{database}.locks")
+        with _LOCK_FILES_GUARD:
+            # One descriptor per file for the life of the process, never closed: POSIX drops every
+            # record lock a process holds on a file when any of its descriptors of it is closed.
+            if path not in _LOCK_FILES:
+                _LOCK_FILES[path] = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+            return _LOCK_FILES[path]
+
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+_LOCK_FILES: dict[str, int] = {}
+_LOCK_FILES_GUARD = threading.Lock()
+
+
+def lock_key(name: str) -> int:
+    """A stable signed 64-bit key for a lock name (PostgreSQL advisory locks take a bigint)."""
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)

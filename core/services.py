@@ -36,40 +36,57 @@ def stop_event_on_signals() -> threading.Event:
     return stop
 
 
-def start_scheduler(settings: Settings, config_path: str | None, db: Database):  # type: ignore[no-untyped-def]
+def start_scheduler(settings: Settings, config_path: str | None, db: Database, roles: tuple[str, ...] | None = None):  # type: ignore[no-untyped-def]
+    """Start the jobs of `roles` (every role by default) on a background scheduler.
+
+    Returns (scheduler, runtime, job ids). The listener's runtime is built by every node: it brings
+    the brands and sources of the config into the database, one node at a time.
+    """
     from listener.jobs import Runtime, install_runtime
     from core import alert_jobs
-    from listener.scheduler import (
-        build_scheduler,
-        schedule_alerts,
-        schedule_polls,
-        schedule_responder,
-        schedule_scoring,
-        schedule_training,
-    )
+    from core.runtimes import install_database
+    from listener import scheduler as jobs_module
     from responder import jobs as responder_jobs
 
-    runtime = Runtime(settings, db)
+    roles = roles or jobs_module.ROLES
+    install_database(config_path, db)
+    with db.exclusive("earful.catalog", wait=True):  # nodes starting together sync the catalog in turn
+        runtime = Runtime(settings, db)
     install_runtime(config_path, runtime)
     responder_runtime = responder_jobs.ResponderRuntime(settings, db)
     responder_jobs.install_runtime(config_path, responder_runtime)
     alert_jobs.install_runtime(config_path, alert_jobs.AlertsRuntime(settings, db))
-    scheduler = build_scheduler(settings)
+    scheduler = jobs_module.build_scheduler(settings, roles)
     scheduler.start(paused=True)
-    jobs = [*schedule_polls(scheduler, settings, config_path), schedule_scoring(scheduler, settings, config_path),
-            *schedule_responder(scheduler, settings, config_path), *schedule_alerts(scheduler, settings, config_path)]
-    training = schedule_training(scheduler, settings, config_path)
-    if training:
-        jobs.append(training)
+    jobs: list[str] = []
+    if "listener" in roles:
+        jobs += jobs_module.schedule_polls(scheduler, settings, config_path)
+        schedule_retention = getattr(jobs_module, "schedule_retention", None)
+        if schedule_retention is not None:
+            jobs += schedule_retention(scheduler, settings, config_path)
+    if "scorer" in roles:
+        jobs.append(jobs_module.schedule_scoring(scheduler, settings, config_path))
+        training = jobs_module.schedule_training(scheduler, settings, config_path)
+        if training:
+            jobs.append(training)
+    if "sender" in roles:
+        jobs += jobs_module.schedule_responder(scheduler, settings, config_path)
+    if "alerts" in roles:
+        jobs += jobs_module.schedule_alerts(scheduler, settings, config_path)
     scheduler.resume()
     return scheduler, runtime, jobs
 
 
-def run_scheduler_until_stopped(settings: Settings, config_path: str | None, say: Callable[[str], None]) -> None:
+def run_scheduler_until_stopped(
+    settings: Settings, config_path: str | None, say: Callable[[str], None], roles: tuple[str, ...] | None = None
+) -> None:
+    from listener.scheduler import ROLES
+
     db = Database.open(settings.database.url, echo=settings.database.echo)
     stop = stop_event_on_signals()
-    scheduler, runtime, jobs = start_scheduler(settings, config_path, db)
-    say(f"scheduler running {len(jobs)} jobs: {', '.join(jobs) or 'none (no enabled sources)'}; Ctrl-C stops")
+    scheduler, runtime, jobs = start_scheduler(settings, config_path, db, roles)
+    names = "all roles" if tuple(roles or ROLES) == ROLES else "role " + ", ".join(roles or ())
+    say(f"scheduler ({names}) running {len(jobs)} jobs: {', '.join(jobs) or 'none (no enabled sources)'}; Ctrl-C stops")
     try:
         stop.wait()
     finally:

@@ -1,9 +1,17 @@
 """APScheduler wiring: the only module that imports APScheduler.
 
 One interval job per enabled source, so a slow or paused source never delays another, and one
-scoring job that scores what the pollers stored. Jobs live in
-a SQLAlchemy job store in Earful's database and survive restarts (their next run times included).
-APScheduler 3 does not coordinate several schedulers on one store: run one `earful run` per database.
+scoring job that scores what the pollers stored; then the responder's and the alerts' jobs. Each
+`earful run` node schedules the jobs of its roles (`ROLE_JOBS`).
+
+APScheduler 3 does not coordinate several schedulers, so Earful does: a job that must run on one
+node at a time is scheduled through `core.runtimes.run_exclusive`, which runs it only while the node
+holds that job's lock on the database (a PostgreSQL advisory lock; a record lock beside an SQLite
+file). Scoring and sending run on every node of their role at once: they claim their work row by
+row (`SELECT ... FOR UPDATE SKIP LOCKED` for scoring on PostgreSQL, a conditional UPDATE for each
+reply). The single-machine default (SQLite, every role in one process) keeps its jobs in a
+SQLAlchemy job store in the database, which survives restarts; a node of a multi-node deployment
+keeps them in memory, since every node declares its jobs afresh on start.
 """
 
 from __future__ import annotations
@@ -12,10 +20,13 @@ import logging
 from datetime import datetime
 
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from core.config import Settings
+from sqlalchemy.engine import make_url
+
 from core.db import normalise_url
 from core.models import utcnow
 
@@ -25,10 +36,35 @@ JOBS_TABLE = "scheduler_jobs"
 POLL_PREFIX = "poll:"
 
 
-def build_scheduler(settings: Settings) -> BackgroundScheduler:
+ROLES = ("listener", "scorer", "sender", "alerts")
+# What each role of `earful run --role` schedules (the job ids; "poll:" stands for every source's poll).
+ROLE_JOBS = {
+    "listener": ("poll:", "retention"),
+    "scorer": ("score", "train"),
+    "sender": ("triage", "send", "sla"),
+    "alerts": ("alerts", "notify", "weekly_report"),
+}
+EXCLUSIVE = "core.runtimes:run_exclusive"
+
+
+def parse_roles(value: str) -> tuple[str, ...]:
+    """`all`, one role, or several joined by commas, in ROLES order; ValueError names a bad one."""
+    names = {part.strip().lower() for part in value.split(",") if part.strip()}
+    if not names or "all" in names:
+        return ROLES
+    unknown = sorted(names - set(ROLES))
+    if unknown:
+        raise ValueError(f"unknown role {', '.join(unknown)}; use all, or one or more of {', '.join(ROLES)} joined by commas")
+    return tuple(r for r in ROLES if r in names)
+
+
+def build_scheduler(settings: Settings, roles: tuple[str, ...] = ROLES) -> BackgroundScheduler:
     workers = max(4, len(settings.sources) + 2)
+    single_node = tuple(roles) == ROLES and make_url(normalise_url(settings.database.url)).get_backend_name() == "sqlite"
+    store = (SQLAlchemyJobStore(url=normalise_url(settings.database.url), tablename=JOBS_TABLE)
+             if single_node else MemoryJobStore())
     return BackgroundScheduler(
-        jobstores={"default": SQLAlchemyJobStore(url=normalise_url(settings.database.url), tablename=JOBS_TABLE)},
+        jobstores={"default": store},
         executors={"default": ThreadPoolExecutor(workers)},
         job_defaults={
             "coalesce": True,
@@ -46,6 +82,7 @@ def schedule_scoring(
     scheduler: BackgroundScheduler, settings: Settings, config_path: str | None, *, now: datetime | None = None
 ) -> str:
     """The scorer: one job that scores whatever the pollers stored since its last run."""
+    # Not exclusive: every scorer node scores at once, each claiming its own batches.
     scheduler.add_job(
         "sentiment.job:score_pending_job",
         "interval",
@@ -70,13 +107,13 @@ def schedule_training(scheduler: BackgroundScheduler, settings: Settings, config
         return None
     hour, minute = settings.sentiment.train_at.split(":")
     scheduler.add_job(
-        "sentiment.job:train_job",
+        EXCLUSIVE,
         "cron",
         hour=int(hour),
         minute=int(minute),
         id=TRAIN_JOB,
         name="retrain the scorer",
-        args=[config_path],
+        args=[TRAIN_JOB, "sentiment.job:train_job", config_path],
         replace_existing=True,
     )
     return TRAIN_JOB
@@ -99,7 +136,9 @@ def schedule_responder(
         "sla": 60,
     }
     for job_id, (func, name) in RESPONDER_JOBS.items():
-        scheduler.add_job(func, "interval", seconds=every[job_id], id=job_id, name=name, args=[config_path],
+        # Sending claims each reply atomically, so every sender node sends; the others are exclusive.
+        func, args = (func, [config_path]) if job_id == "send" else (EXCLUSIVE, [job_id, func, config_path])
+        scheduler.add_job(func, "interval", seconds=every[job_id], id=job_id, name=name, args=args,
                           replace_existing=True, next_run_time=now or utcnow())
     return list(RESPONDER_JOBS)
 
@@ -114,12 +153,12 @@ def schedule_polls(
             job.remove()
     for job_id, source in wanted.items():
         scheduler.add_job(
-            "listener.jobs:poll_source_job",
+            EXCLUSIVE,
             "interval",
             seconds=source.interval_seconds,
             id=job_id,
             name=f"poll {source.name} ({source.platform})",
-            args=[config_path, source.name],
+            args=[job_id, "listener.jobs:poll_source_job", config_path, source.name],
             replace_existing=True,
             next_run_time=now or utcnow(),
         )
@@ -143,16 +182,17 @@ def schedule_alerts(
     if conf.enabled:
         every = {"alerts": conf.interval_seconds, "notify": conf.notify.interval_seconds}
         for job_id, (func, name) in ALERT_JOBS.items():
-            scheduler.add_job(func, "interval", seconds=every[job_id], id=job_id, name=name, args=[config_path],
-                              replace_existing=True, next_run_time=now or utcnow())
+            scheduler.add_job(EXCLUSIVE, "interval", seconds=every[job_id], id=job_id, name=name,
+                              args=[job_id, func, config_path], replace_existing=True, next_run_time=now or utcnow())
             wanted.append(job_id)
     if conf.weekly_report.enabled:
         hour, minute = conf.weekly_report.time.split(":")
-        scheduler.add_job("core.alert_jobs:weekly_report_job", "cron", day_of_week=conf.weekly_report.day,
+        scheduler.add_job(EXCLUSIVE, "cron", day_of_week=conf.weekly_report.day,
                           hour=int(hour), minute=int(minute), id=WEEKLY_REPORT_JOB, name="email the weekly report",
-                          args=[config_path], replace_existing=True)
+                          args=[WEEKLY_REPORT_JOB, "core.alert_jobs:weekly_report_job", config_path], replace_existing=True)
         wanted.append(WEEKLY_REPORT_JOB)
     for job_id in (*ALERT_JOBS, WEEKLY_REPORT_JOB):
         if job_id not in wanted and scheduler.get_job(job_id):
             scheduler.remove_job(job_id)
     return wanted
+

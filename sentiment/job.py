@@ -63,19 +63,40 @@ def score_pending(
     stop: threading.Event | None = None,
 ) -> int:
     """Score unscored mentions (oldest id first) until none is left, `limit` is reached or `stop` is
-    set (a shutting-down scheduler must not wait for a large backlog); return how many."""
+    set (a shutting-down scheduler must not wait for a large backlog); return how many.
+
+    On PostgreSQL several scorer processes share the backlog: each batch is claimed with
+    `SELECT ... FOR UPDATE SKIP LOCKED` and scored and written in that same transaction, so another
+    scorer takes the next batch instead of the same one, and a scorer that dies mid-batch releases
+    its rows with its connection. SQLite has one writer: the batch is read, scored with no
+    transaction open, and written in a short one.
+    """
     done = 0
     last_id = 0
     while (limit is None or done < limit) and not (stop is not None and stop.is_set()):
         size = batch_size if limit is None else min(batch_size, limit - done)
         now = clock()
-        with db.session() as session:
-            batch = _inputs(session, Mention.scored_at.is_(None), size, now, last_id)
+        if db.is_postgres:
+            with db.session() as session:
+                claimed = session.scalars(
+                    sa.select(Mention.id)
+                    .where(Mention.scored_at.is_(None), Mention.id > last_id)
+                    .order_by(Mention.id)
+                    .limit(size)
+                    .with_for_update(skip_locked=True)
+                ).all()
+                batch = _inputs(session, Mention.id.in_(claimed), size, now) if claimed else []
+                if batch:
+                    record_scores(session, scorer.score(batch), now=clock())
+        else:
+            with db.session() as session:
+                batch = _inputs(session, Mention.scored_at.is_(None), size, now, last_id)
+            if batch:
+                results = scorer.score(batch)
+                with db.session() as session:
+                    record_scores(session, results, now=clock())
         if not batch:
             break
-        results = scorer.score(batch)
-        with db.session() as session:
-            record_scores(session, results, now=clock())
         done += len(batch)
         last_id = batch[-1].mention_id or last_id
         log.info("scored %d mentions (%d so far)", len(batch), done)
