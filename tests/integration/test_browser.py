@@ -108,3 +108,35 @@ def test_login_and_hostile_text_shows_verbatim(dashboard: str) -> None:
         page.screenshot(path=str(OUTPUT / "inbox.png"), full_page=True)
         browser.close()
     assert dialogs == []
+
+
+@pytest.mark.timeout(180)
+def test_an_admin_sees_every_page_render_without_an_error(dashboard: str, tmp_path: Path) -> None:
+    """Each page of the navigation in the real browser, with a screenshot of each under test-output/."""
+    from playwright.sync_api import expect, sync_playwright
+
+    db = Database.open(f"sqlite:///{tmp_path / 'e.db'}")
+    with db.session() as s:
+        add_user(s, "root", "correct horse", parse_role("admin"), display_name="Alex Admin")
+    db.dispose()
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    dialogs: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.goto(dashboard)
+        page.get_by_label("Username").fill("root")
+        page.get_by_label("Password", exact=True).fill("correct horse")
+        page.get_by_role("button", name="Log in").click()
+        expect(page.get_by_role("heading", name="Inbox")).to_be_visible(timeout=30_000)
+        for title in ("Inbox", "Cases", "Reputation", "Advocacy", "Team", "Alerts", "Settings"):
+            page.get_by_role("link", name=title).first.click()
+            expect(page.get_by_role("heading", name=title).first).to_be_visible(timeout=30_000)
+            page.wait_for_timeout(1000)  # the rerun starts; then wait for Streamlit's "running" widget to go
+            expect(page.locator("[data-testid='stStatusWidget']")).to_have_count(0, timeout=30_000)
+            page.wait_for_timeout(1500)  # charts draw in the browser after the script has finished
+            assert page.locator("[data-testid='stException']").count() == 0, f"{title} raised an exception"
+            page.screenshot(path=str(OUTPUT / f"page-{title.lower()}.png"), full_page=True)
+        browser.close()
+    assert dialogs == []
