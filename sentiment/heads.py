@@ -71,6 +71,14 @@ class Heads:
         return path
 
 
+def current_version(folder: Path = HEADS_DIR) -> str | None:
+    """The version `CURRENT` names, or None when there is none yet."""
+    try:
+        return (folder / CURRENT).read_text().strip() or None
+    except FileNotFoundError:
+        return None
+
+
 def load_heads(version: str | None = None, folder: Path = HEADS_DIR) -> Heads:
     if version is None:
         pointer = folder / CURRENT

@@ -289,7 +289,7 @@ __all__: Sequence[str] = (
 )
 
 
-_scorers: dict[str | None, tuple[Database, Any, int]] = {}
+_scorers: dict[str | None, tuple[Database, Any, Any]] = {}
 # Set when the process shuts down: a scoring run in progress finishes its batch and returns.
 STOPPING = threading.Event()
 _scorers_lock = threading.Lock()
@@ -298,18 +298,26 @@ _scorers_lock = threading.Lock()
 def score_pending_job(config_path: str | None) -> None:
     """Scheduled job: score what the pollers stored since the last run.
 
-    The encoder is loaded once per process (it is the expensive part) and reused by later runs.
+    The encoder is loaded once per process (it is the expensive part) and reused by later runs. The
+    heads are reloaded when `sentiment/heads/CURRENT` names another version than the one in use:
+    retraining in one scorer process (or `earful train` by hand) reaches every scorer process of
+    the machine at its next run.
     """
     from core.config import load_config
+    from sentiment.heads import current_version, load_heads
     from sentiment.scorer import Scorer
 
     with _scorers_lock:
         if config_path not in _scorers:
             settings = load_config(config_path)
             db = Database.open(settings.database.url)
-            _scorers[config_path] = (db, Scorer.from_settings(settings.sentiment), settings.sentiment.batch_size)
-        db, scorer, batch_size = _scorers[config_path]
-    score_pending(db, scorer, batch_size=batch_size, stop=STOPPING)
+            _scorers[config_path] = (db, Scorer.from_settings(settings.sentiment), settings.sentiment)
+        db, scorer, conf = _scorers[config_path]
+        if current_version() not in (None, scorer.version):
+            scorer = Scorer.with_heads(scorer.encoder, load_heads(), conf)
+            _scorers[config_path] = (db, scorer, conf)
+            log.info("scoring with model %s from now on", scorer.version)
+    score_pending(db, scorer, batch_size=conf.batch_size, stop=STOPPING)
 
 
 def train_job(config_path: str | None) -> None:
@@ -322,7 +330,6 @@ def train_job(config_path: str | None) -> None:
         result = train_command(settings.sentiment, db, now=utcnow())
     finally:
         db.dispose()
-    log.info("nightly training: model %s %s", result["version"], "in use" if result["in_use"] else "kept aside")
-    if result["in_use"]:
-        with _scorers_lock:
-            _scorers.pop(config_path, None)
+    # A model that is used is named in heads/CURRENT: the scoring job of every process on this
+    # machine loads it at its next run.
+    log.info("nightly training: model %s %s", result["version"], "in use" if result["accepted"] else "kept aside")
