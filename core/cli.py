@@ -762,6 +762,89 @@ def demo(
     guarded(lambda: run_demo(settings, context.config_path(), _dashboard_env(context) if dashboard_too else None, out.print))
 
 
+# ---------------------------------------------------------------- erasure and retention
+
+retention_app = typer.Typer(help="Delete mentions older than retention.days.", no_args_is_help=True)
+app.add_typer(retention_app, name="retention")
+
+
+def _acting_admin(session: Session, acting_as: Optional[str]) -> Any:
+    """The named user, or for a bare CLI call the operator, who already holds the configuration and
+    the database (as for `earful users`): recorded as "cli"."""
+    from core.models import Role, User
+    from core.users import get_user
+
+    if acting_as is None:
+        return User(username="cli", display_name="cli", role=Role.admin, active=True)
+    actor = get_user(session, acting_as)
+    if actor is None:
+        raise InvalidInput(f"no user {acting_as!r}; list them with `earful users list`")
+    return actor
+
+
+@app.command()
+def erase(
+    ctx: typer.Context,
+    author: str = typer.Option(..., "--author", help="PLATFORM:HANDLE or PLATFORM:NATIVE_ID, e.g. mastodon:@jo@social.example"),
+    acting_as: Optional[str] = typer.Option(None, "--as", help="Your Earful username (admin; recorded in the audit log)."),
+    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
+) -> None:
+    """Erase a person (GDPR): their mentions, scores, cases, notes, survey answers and profile."""
+    from core.customers import parse_author_ref
+    from core.privacy import erase_author, erasure_preview
+
+    platform, handle = guarded(lambda: parse_author_ref(author))
+    count = ctx.obj.in_session(lambda session: erasure_preview(session, _acting_admin(session, acting_as), platform, handle))
+    if not yes:
+        if not sys.stdin.isatty():
+            fail("erasing cannot be undone; pass --yes to confirm", 2)
+        typer.confirm(f"Erase everything Earful holds about {author} ({count} mentions)? This cannot be undone",
+                      abort=True)
+    result = ctx.obj.in_session(lambda session: erase_author(session, _acting_admin(session, acting_as), platform, handle))
+    if as_json:
+        print(json.dumps(result.as_dict()))
+        return
+    out.print(f"erased {author}: {result.mentions} mentions, {result.cases_deleted} cases deleted, "
+              f"{result.replies_kept} published replies kept (redacted); reference {result.reference}",
+              highlight=False, markup=False)
+    if result.linked_authors:
+        out.print(f"the same customer profile also holds {', '.join(result.linked_authors)}; erase those too "
+                  "if they are the same person", highlight=False, markup=False)
+
+
+@retention_app.command("apply")
+def retention_apply(
+    ctx: typer.Context,
+    days: Optional[int] = typer.Option(None, "--days", help="Overrides retention.days for this run."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
+) -> None:
+    """Delete mentions older than N days now (the scheduler does this every retention.interval_seconds)."""
+    from core.models import utcnow
+    from core.privacy import run_retention
+
+    def body() -> dict[str, Any]:
+        settings = ctx.obj.settings()
+        keep = days if days is not None else settings.retention.days
+        if keep is None:
+            raise InvalidInput("retention.days is not set (mentions are kept forever); pass --days N or set it in the config")
+        if keep < 1:
+            raise InvalidInput(f"--days must be at least 1, not {keep}")
+        db = ctx.obj.database(settings)
+        try:
+            return run_retention(db, keep, utcnow()).as_dict()
+        finally:
+            db.dispose()
+
+    result = guarded(body)
+    if as_json:
+        print(json.dumps(result))
+        return
+    out.print(f"deleted {result['mentions']} mentions ({result['scores']} scores), {result['cases']} closed cases, "
+              f"{result['authors']} authors, {result['customers']} customers created before {result['cutoff'][:16]}",
+              highlight=False)
+
+
 def main() -> None:
     app()
 

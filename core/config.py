@@ -449,6 +449,13 @@ class AlertsConfig(Section):
         return self
 
 
+class RetentionConfig(Section):
+    # Mentions older than this many days are deleted with their scores (never those in open cases);
+    # None keeps everything.
+    days: int | None = Field(None, ge=1)
+    interval_seconds: int = Field(3600, ge=1)
+
+
 class LoggingConfig(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -580,6 +587,7 @@ class Settings(Section):
     sentiment: SentimentConfig = SentimentConfig()
     responder: ResponderConfig = ResponderConfig()
     alerts: AlertsConfig = AlertsConfig()
+    retention: RetentionConfig = RetentionConfig()
     brands: tuple[BrandConfig, ...] = ()
     sources: tuple[SourceConfig, ...] = ()
     # Where the configuration came from (None: defaults only); set by load_config.

@@ -61,9 +61,7 @@ def start_scheduler(settings: Settings, config_path: str | None, db: Database, r
     jobs: list[str] = []
     if "listener" in roles:
         jobs += jobs_module.schedule_polls(scheduler, settings, config_path)
-        schedule_retention = getattr(jobs_module, "schedule_retention", None)
-        if schedule_retention is not None:
-            jobs += schedule_retention(scheduler, settings, config_path)
+        jobs += jobs_module.schedule_retention(scheduler, settings, config_path)
     if "scorer" in roles:
         jobs.append(jobs_module.schedule_scoring(scheduler, settings, config_path))
         training = jobs_module.schedule_training(scheduler, settings, config_path)

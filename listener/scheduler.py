@@ -196,3 +196,20 @@ def schedule_alerts(
             scheduler.remove_job(job_id)
     return wanted
 
+
+RETENTION_JOB = "retention"
+
+
+def schedule_retention(
+    scheduler: BackgroundScheduler, settings: Settings, config_path: str | None, *, now: datetime | None = None
+) -> list[str]:
+    """Delete mentions past retention.days every retention.interval_seconds; no job when days is null."""
+    if settings.retention.days is None:
+        if scheduler.get_job(RETENTION_JOB):
+            scheduler.remove_job(RETENTION_JOB)
+        return []
+    scheduler.add_job(EXCLUSIVE, "interval", seconds=settings.retention.interval_seconds,
+                      id=RETENTION_JOB, name="delete mentions past retention",
+                      args=[RETENTION_JOB, "core.privacy:retention_job", config_path],
+                      replace_existing=True, next_run_time=now or utcnow())
+    return [RETENTION_JOB]

@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -41,6 +42,21 @@ from listener.sandbox.redirect import redirect_session
 from listener.text import parse_timestamp, query_key
 
 log = logging.getLogger(__name__)
+
+
+class _HideAuthorization(logging.Filter):
+    """tweepy logs every request's headers at DEBUG, the bearer token included: hide the value."""
+
+    HEADER = re.compile(r"""(['"]Authorization['"]: *['"])[^'"]*""")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "Authorization" in message:
+            record.msg, record.args = self.HEADER.sub(r"\1[hidden]", message), ()
+        return True
+
+
+logging.getLogger("tweepy.client").addFilter(_HideAuthorization())
 
 PLATFORM = "x"
 REAL_BASE_URL = "https://api.twitter.com"

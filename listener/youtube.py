@@ -26,6 +26,8 @@ from functools import partial
 
 import http.client
 import json
+import logging
+import re
 from datetime import datetime, timedelta
 from typing import Any, Callable, Mapping, Sequence
 from zoneinfo import ZoneInfo
@@ -45,6 +47,22 @@ from listener.sandbox.credentials import YouTubeCredentials
 from listener.text import parse_timestamp, query_key
 
 PLATFORM = "youtube"
+
+
+class _HideApiKey(logging.Filter):
+    """googleapiclient logs every request URL at DEBUG, the `key=` API key included: hide the value."""
+
+    KEY = re.compile(r"([?&]key=)[^&\s'\"]+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "key=" in message:
+            record.msg, record.args = self.KEY.sub(r"\1[hidden]", message), ()
+        return True
+
+
+for _name in ("googleapiclient.discovery", "googleapiclient.http"):
+    logging.getLogger(_name).addFilter(_HideApiKey())
 PAGE = 100  # the most commentThreads.list returns
 QUOTA_ZONE = ZoneInfo("America/Los_Angeles")
 QUOTA_REASONS = frozenset({"quotaExceeded", "dailyLimitExceeded"})
