@@ -87,6 +87,13 @@ def guarded(fn: Callable[[], T]) -> T:
         fail(str(exc), 1)
     except EarfulError as exc:
         fail(str(exc), 1)
+    except Exception as exc:  # a read-only database file or a full disk: say so, not a traceback
+        from core.db import storage_error
+
+        problem = storage_error(exc)
+        if problem is None:
+            raise
+        fail(str(problem), 1)
     raise AssertionError("unreachable")
 
 

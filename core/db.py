@@ -8,8 +8,10 @@ own database on start.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import sqlite3
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,7 +25,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.errors import ConfigError
+from core.errors import ConfigError, StorageError
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
@@ -39,7 +41,9 @@ def normalise_url(url: str) -> str:
 def create_db_engine(url: str, *, echo: bool = False) -> Engine:
     url = normalise_url(url)
     parsed = make_url(url)
-    kwargs: dict[str, Any] = {"echo": echo, "future": True}
+    # hide_parameters: a failed statement is logged and shown without its values (mention text,
+    # payloads, password hashes), only the SQL.
+    kwargs: dict[str, Any] = {"echo": echo, "future": True, "hide_parameters": True}
     if parsed.get_backend_name() == "sqlite":
         kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
         if parsed.database and parsed.database != ":memory:":
@@ -57,7 +61,91 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
     engine = sa.create_engine(url, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
+        if parsed.database and parsed.database != ":memory:":
+            sa.event.listen(engine, "handle_error", _name_the_file(os.path.abspath(parsed.database)))
     return engine
+
+
+def _name_the_file(path: str) -> Any:
+    """An engine hook that records which SQLite file an error came from, for `storage_error`."""
+
+    def on_error(context: Any) -> None:
+        for exc in (context.sqlalchemy_exception, context.original_exception):
+            if exc is not None:
+                exc.earful_database = path
+
+    return on_error
+
+
+# sqlite3's messages (SQLITE_READONLY, SQLITE_FULL, SQLITE_CANTOPEN) and what each means for Earful.
+_READ_ONLY = "read-only"
+_FULL = "full"
+_CANNOT_OPEN = "cannot open"
+_SQLITE_PROBLEMS = (
+    ("readonly database", _READ_ONLY),
+    ("database or disk is full", _FULL),
+    ("unable to open database file", _CANNOT_OPEN),
+)
+_OS_PROBLEMS = {errno.EACCES: _READ_ONLY, errno.EPERM: _READ_ONLY, errno.EROFS: _READ_ONLY,
+                errno.ENOSPC: _FULL, errno.EDQUOT: _FULL}
+
+
+def storage_error(exc: BaseException) -> StorageError | None:
+    """Earful's clear error for a database file that is read-only, on a full disk or out of reach, or
+    None when `exc` is something else.
+
+    SQLite reports these as an OperationalError with a bare message ("attempt to write a readonly
+    database") that names no file; the engine hook above records the file. The record lock beside
+    the database (`<file>.locks`) fails as an OSError naming its own file.
+    """
+    path: str | None = None
+    problem: str | None = None
+    for link in _chain(exc):
+        path = path or getattr(link, "earful_database", None)
+        if isinstance(link, sqlite3.OperationalError) and problem is None:
+            message = str(link)
+            problem = next((kind for text, kind in _SQLITE_PROBLEMS if text in message), None)
+        elif (isinstance(link, OSError) and link.errno in _OS_PROBLEMS and problem is None
+              and isinstance(link.filename, str) and link.filename.endswith(".locks")):
+            # Only the lock file beside the database: another file Earful cannot read is not this.
+            problem = _OS_PROBLEMS[link.errno]
+            path = path or link.filename.removesuffix(".locks")
+    if problem is None:
+        return None
+    if problem == _CANNOT_OPEN and path and not _writable(path):
+        problem = _READ_ONLY  # SQLite cannot create the -wal or -shm file beside a read-only one
+    return StorageError(_explain(problem, path), path=path)
+
+
+def _writable(path: str) -> bool:
+    folder = os.path.dirname(path)
+    if os.path.isdir(folder) and not os.access(folder, os.W_OK):
+        return False
+    return not os.path.exists(path) or os.access(path, os.W_OK)
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    link: BaseException | None = exc
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        yield link
+        link = getattr(link, "orig", None) or link.__cause__ or link.__context__
+
+
+def _explain(problem: str, path: str | None) -> str:
+    file = f"the database file {path}" if path else "the database file"
+    folder = os.path.dirname(path) if path else "its folder"
+    if problem == _READ_ONLY:
+        return (f"{file} is read-only: Earful needs write permission on it and on {folder} (SQLite creates "
+                "the -wal, -shm and .locks files beside it); fix the permissions, or run Earful as the user "
+                "owning the file")
+    if problem == _FULL:
+        where = f"the disk holding {path}" if path else "the disk holding the database"
+        return (f"{where} is full: nothing of the failed write was stored; free space on that disk (or move "
+                "the database to a larger one and change database.url), then run Earful again")
+    return (f"cannot open {file}: check that its folder {folder} exists and that the user running Earful "
+            "may read and write there, or change database.url")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -6,6 +6,8 @@
     ├── PermissionDenied     our side: the acting user's role does not allow the action
     ├── Conflict             our side: the action collides with another (a case held by someone else,
     │                        a reply no longer in the state the action needs)
+    ├── StorageError         the machine's side: the database file cannot be opened or written (read-only,
+    │                        disk full); the message names the file and what to do
     └── PlatformError        their side: a platform answered badly (platform, status, retry_after)
         ├── RateLimited      429 or a quota: pause this source until retry_after
         ├── AuthFailed       401/403: credentials or scopes are wrong; a human must act
@@ -51,6 +53,15 @@ class PermissionDenied(EarfulError):
 
 class Conflict(EarfulError):
     """The action collides with another one (someone else holds the case, the reply moved on)."""
+
+
+class StorageError(EarfulError):
+    """The database file cannot be opened or written: it is read-only, its disk is full, or its folder
+    is out of reach. Nothing of the failed transaction was written; the message says what to fix."""
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        self.path = path
+        super().__init__(message)
 
 
 class PlatformError(EarfulError):
