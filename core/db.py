@@ -81,6 +81,7 @@ def _name_the_file(path: str) -> Any:
 _READ_ONLY = "read-only"
 _FULL = "full"
 _CANNOT_OPEN = "cannot open"
+_UNREACHABLE = "unreachable"
 _SQLITE_PROBLEMS = (
     ("readonly database", _READ_ONLY),
     ("database or disk is full", _FULL),
@@ -101,6 +102,14 @@ def storage_error(exc: BaseException) -> StorageError | None:
     path: str | None = None
     problem: str | None = None
     for link in _chain(exc):
+        if type(link).__module__.startswith("psycopg") and type(link).__name__ == "OperationalError":
+            first = str(link).strip().splitlines()[0] if str(link).strip() else type(link).__name__
+            if "connection" in first.lower() or "could not" in first.lower():
+                # A server that is down or out of reach; psycopg's message names host and port, never the password.
+                return StorageError(
+                    f"cannot reach the PostgreSQL database ({first}): check database.url and that the server "
+                    "is running and accepts connections from this machine"
+                )
         path = path or getattr(link, "earful_database", None)
         if isinstance(link, sqlite3.OperationalError) and problem is None:
             message = str(link)

@@ -122,3 +122,14 @@ def test_import_reports_duplicates_and_rejections_with_line_numbers(tmp_path: Pa
     assert "text is empty" in report["rejected"][0]["reason"]
     missing = earful("import", "export.csv", "--text-col", "body", cwd=tmp_path)
     assert missing.returncode == 2 and "body" in missing.stderr and "--text-col" in missing.stderr
+
+
+def test_an_unreachable_postgresql_is_one_clear_line_without_the_password(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text("database:\n  url: postgresql+psycopg://earful:${PGPASSWORD}@127.0.0.1:1/earful\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EARFUL_")} | {"PGPASSWORD": "s3cret-pw"}
+    done = subprocess.run([sys.executable, "-m", "core.cli", "--config", str(config), "stats"], capture_output=True,
+                          text=True, timeout=60, env=env)
+    assert done.returncode == 1, done.stderr
+    assert "cannot reach the PostgreSQL database" in done.stderr and "database.url" in done.stderr
+    assert "Traceback" not in done.stderr and "s3cret-pw" not in done.stderr + done.stdout
