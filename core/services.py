@@ -117,6 +117,9 @@ def dashboard_command(settings: Settings) -> list[str]:
         "--server.fileWatcherType", "none",
         "--theme.base", "light",
         "--client.toolbarMode", "viewer",
+        # An unexpected error shows its type and a generic message in the browser; the message and the
+        # traceback (which could quote configuration or data) go to the server's log only.
+        "--client.showErrorDetails", "type",
     ]
 
 
