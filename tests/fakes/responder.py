@@ -1,4 +1,6 @@
-"""Builders for responder tests: settings, staff, scored mentions, and a scripted publisher.
+"""Builders for responder tests: settings, staff, scored mentions, and a scripted publisher; and for
+the tests that send real replies to the sandbox's Mastodon: its config, and approved replies on
+cases of the mentions the listener collected from it.
 
 Mentions go in through the product's own write paths (`store_batch`, `record_scores`), so a test sees
 the rows the listener and scorer would have written.
@@ -7,19 +9,27 @@ the rows the listener and scorer would have written.
 from __future__ import annotations
 
 import itertools
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from core.catalog import sync_from_config
-from core.config import Settings
+from core.config import Settings, load_config
+from core.db import Database
 from core.mention import AuthorIn, MentionIn
-from core.models import Mention, Role, User
+from core.models import Case, Mention, Reply, Role, User, utcnow
 from core.store import record_scores, store_batch
 from core.users import add_user, get_user
+from listener.jobs import Runtime
+from listener.sandbox import Sandbox
+from responder import cases, outbox
 from responder.publishers.base import LookupUnsupported, Published, Target
+from responder.sla import BusinessCalendar
 from sentiment.postprocess import ScoreResult
 
 _ids = itertools.count(1)
@@ -137,3 +147,62 @@ class ScriptedPublisher:
 
 def later(at: datetime, **kwargs: float) -> datetime:
     return at + timedelta(**kwargs)
+
+
+# -- replies to the sandbox's Mastodon ---------------------------------------------------------------
+
+def mastodon_config(folder: Path, database_url: str, sb: Sandbox, settings: str, source_options: str = "") -> Path:
+    """folder/config.yaml: Skylark Air, owner of @skylarkair, collected from the sandbox's Mastodon into
+    `database_url`, with the `settings` YAML (logging, responder, ...) and `source_options` (", key: value")
+    added to the source."""
+    path = folder / "config.yaml"
+    path.write_text(f"""
+database: {{url: "{database_url}"}}
+{settings.strip()}
+brands:
+  - name: Skylark Air
+    queries: [{{expression: 'skylark OR skylarkair', handles: ["@skylarkair"]}}]
+sources:
+  - {{name: mastodon, platform: mastodon, sandbox: true, base_url: "{sb.base_urls['mastodon']}",
+      owned_accounts: ["@skylarkair"]{source_options}}}
+""")
+    return path
+
+
+@contextmanager
+def collected(config: Path) -> Iterator[tuple[Settings, Database]]:
+    """The config's settings and database once the listener has polled its Mastodon source once."""
+    settings = load_config(config)
+    db = Database.open(settings.database.url)
+    try:
+        runtime = Runtime(settings, db)
+        runtime.poll("mastodon")
+        runtime.close()
+        yield settings, db
+    finally:
+        db.dispose()
+
+
+def score_and_triage(session: Session, conf: Settings, mentions: Iterable[Mention]) -> None:
+    """Score `mentions` as negative complaints of urgency 0.5 (model "test") and open their cases."""
+    record_scores(session, [ScoreResult(m.id, "test", "negative", .8, .1, .1, -.6, "complaint", (), .5)
+                            for m in mentions], now=utcnow())
+    cases.triage(session, conf.responder, now=utcnow(), calendar=BusinessCalendar.from_config(conf.responder.sla))
+
+
+def approve(session: Session, conf: Settings, author: User, case_id: int, text: str) -> Reply:
+    """A reply the agent wrote and sent: in the outbox, waiting for the sender."""
+    reply = outbox.save_draft(session, author, case_id, text, config=conf.responder, now=utcnow())
+    outbox.submit(session, author, reply.id, config=conf.responder, now=utcnow())
+    return reply
+
+
+def approve_replies(session: Session, conf: Settings, count: int) -> list[str]:
+    """Agent ann approves a reply on each of the first `count` cases (by id); returns their texts."""
+    agent = user(session, "ann", Role.agent)
+    texts = []
+    for i, case_id in enumerate(session.scalars(sa.select(Case.id).order_by(Case.id).limit(count))):
+        text = f"Reply {i}: sorry about this, we are on it and will update you here."
+        approve(session, conf, agent, case_id, text)
+        texts.append(text)
+    return texts

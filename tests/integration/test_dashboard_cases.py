@@ -10,15 +10,14 @@ from typing import Iterator
 
 import pytest
 import sqlalchemy as sa
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from core.config import load_config
 from core.db import Database
 from core.models import Correction, Mention, Note, Reply, ReplyState, Role
-from dashboard.ui import SESSION_KEY, SignedIn
 from responder import cases, outbox
 from responder.sla import BusinessCalendar
+from tests.fakes import apptest as fa
 from tests.fakes import responder as fx
 
 NOW = datetime.now(timezone.utc)
@@ -39,39 +38,20 @@ responder:
 
 @pytest.fixture
 def app_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Database, dict[str, int]]]:
-    path = tmp_path / "config.yaml"
-    path.write_text(CONFIG.format(db=tmp_path / "t.db"))
-    for name in [n for n in os.environ if n.startswith("EARFUL_")]:
-        monkeypatch.delenv(name)
-    monkeypatch.setenv("EARFUL_CONFIG", str(path))
-    conf = load_config(path)
-    db = Database.open(conf.database.url)
-    with db.session() as s:
-        ids = fx.sync(s, conf)
-        for name, role in (("val", Role.viewer), ("ann", Role.agent), ("pam", Role.pr)):
-            fx.user(s, name, role)
-        calm = fx.mention(s, ids, text=HOSTILE, author="@jo@example.social", urgency=0.4, at=NOW)
-        hot = fx.mention(s, ids, text="skylark you broke my wheelchair, lawyer next", author="@kim@example.social",
-                         urgency=0.9, at=NOW)
-        hn = fx.mention(s, ids, platform="hackernews", source="hn", author="pg", text="skylark is down", at=NOW)
-        cases.triage(s, conf.responder, now=NOW, calendar=BusinessCalendar.from_config(conf.responder.sla))
-        for m in (calm, hot, hn):
-            s.refresh(m)
-        case_ids = {"calm": calm.case_id, "hot": hot.case_id, "hn": hn.case_id}
-    st.cache_resource.clear()
-    yield db, case_ids
-    st.cache_resource.clear()
-    db.dispose()
-
-
-def page(db: Database, script: str, username: str, case_id: int | None = None) -> AppTest:
-    at = AppTest.from_string(f"from dashboard.views import {script}\n{script}.render()\n", default_timeout=30)
-    with db.session() as s:
-        user = fx.user(s, username)
-        at.session_state[SESSION_KEY] = SignedIn(user.id, user.username, user.display_name, user.role)
-    if case_id is not None:
-        at.session_state["open_case"] = case_id
-    return at.run()
+    with fa.app_database(tmp_path, CONFIG, monkeypatch) as (conf, db):
+        with db.session() as s:
+            ids = fx.sync(s, conf)
+            for name, role in (("val", Role.viewer), ("ann", Role.agent), ("pam", Role.pr)):
+                fx.user(s, name, role)
+            calm = fx.mention(s, ids, text=HOSTILE, author="@jo@example.social", urgency=0.4, at=NOW)
+            hot = fx.mention(s, ids, text="skylark you broke my wheelchair, lawyer next", author="@kim@example.social",
+                             urgency=0.9, at=NOW)
+            hn = fx.mention(s, ids, platform="hackernews", source="hn", author="pg", text="skylark is down", at=NOW)
+            cases.triage(s, conf.responder, now=NOW, calendar=BusinessCalendar.from_config(conf.responder.sla))
+            for m in (calm, hot, hn):
+                s.refresh(m)
+            case_ids = {"calm": calm.case_id, "hot": hot.case_id, "hn": hn.case_id}
+        yield db, case_ids
 
 
 def reply_box(at: AppTest):  # type: ignore[no-untyped-def]
@@ -86,20 +66,20 @@ def rendered_as_markup(at: AppTest) -> list[str]:
 
 def test_the_queue_lists_open_cases_most_urgent_first(app_db) -> None:  # type: ignore[no-untyped-def]
     db, ids = app_db
-    at = page(db, "cases_page", "val")
+    at = fa.page(db, "cases_page", "val")
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value == "Cases" and "3 cases · most urgent first" in at.text[0].value
     table = at.dataframe[0].value
     assert list(table["case"])[0] == ids["hot"]
     assert not any(b.label in ("Take", "Close") for b in at.button)  # viewers only read
-    agent = page(db, "cases_page", "ann")
+    agent = fa.page(db, "cases_page", "ann")
     assert {"Open case", "Take", "Close"} <= {b.label for b in agent.button}
     assert "Assign" not in {b.label for b in agent.button}  # assigning others needs pr
 
 
 def test_an_agent_writes_and_sends_a_reply_and_sees_it_sent(app_db) -> None:  # type: ignore[no-untyped-def]
     db, ids = app_db
-    at = page(db, "case_page", "ann", ids["calm"])
+    at = fa.page(db, "case_page", "ann", ids["calm"])
     assert not at.exception, [e.value for e in at.exception]
     assert HOSTILE in [t.value for t in at.text]
     assert not any("<img" in v or "javascript:" in v for v in rendered_as_markup(at))
@@ -122,7 +102,7 @@ def test_an_agent_writes_and_sends_a_reply_and_sees_it_sent(app_db) -> None:  # 
 
 def test_a_reply_needing_approval_waits_and_a_pr_approves_it(app_db) -> None:  # type: ignore[no-untyped-def]
     db, ids = app_db
-    at = page(db, "case_page", "ann", ids["hot"])
+    at = fa.page(db, "case_page", "ann", ids["hot"])
     reply_box(at).input("We are so sorry. Please DM us now.").run()
     at.button(key=f"send_{ids['hot']}").click().run()
     with db.session() as s:
@@ -130,7 +110,7 @@ def test_a_reply_needing_approval_waits_and_a_pr_approves_it(app_db) -> None:  #
         assert reply.state == ReplyState.draft and reply.submitted_at is not None
         reply_id = reply.id
     assert not any(b.label == "Approve and send" for b in at.button)  # agents cannot approve
-    pr = page(db, "case_page", "pam", ids["hot"])
+    pr = fa.page(db, "case_page", "pam", ids["hot"])
     pr.text_area(key=f"reply{reply_id}_edit").input("We are so sorry, Kim. Please DM us now.").run()
     pr.button(key=f"reply{reply_id}_approve").click().run()
     assert not pr.exception, [e.value for e in pr.exception]
@@ -141,7 +121,7 @@ def test_a_reply_needing_approval_waits_and_a_pr_approves_it(app_db) -> None:  #
 
 def test_notes_corrections_and_mark_handled(app_db) -> None:  # type: ignore[no-untyped-def]
     db, ids = app_db
-    at = page(db, "case_page", "ann", ids["hn"])
+    at = fa.page(db, "case_page", "ann", ids["hn"])
     assert "hackernews has no reply API: answer there, then mark the case handled." in [t.value for t in at.text]
     at.button(key="case_handled").click().run()
     at.text_area(key="case_note_text").input("Answered on HN by Ada")  # a form: input and submit in one run
@@ -160,7 +140,7 @@ def test_notes_corrections_and_mark_handled(app_db) -> None:  # type: ignore[no-
 
 def test_a_viewer_sees_the_case_but_cannot_act(app_db) -> None:  # type: ignore[no-untyped-def]
     db, ids = app_db
-    at = page(db, "case_page", "val", ids["calm"])
+    at = fa.page(db, "case_page", "val", ids["calm"])
     assert not at.exception
     assert HOSTILE in [t.value for t in at.text]
     assert not at.text_area and not any(b.label in ("Send", "Take", "Add note") for b in at.button)
@@ -168,11 +148,11 @@ def test_a_viewer_sees_the_case_but_cannot_act(app_db) -> None:  # type: ignore[
 
 def test_settings_are_for_admins_who_manage_users_there(app_db) -> None:  # type: ignore[no-untyped-def]
     db, _ = app_db
-    agent = page(db, "settings_page", "ann")
+    agent = fa.page(db, "settings_page", "ann")
     assert [e.value for e in agent.error] == ["This page needs the role admin or higher."]
     with db.session() as s:
         fx.user(s, "root", Role.admin)
-    at = page(db, "settings_page", "root")
+    at = fa.page(db, "settings_page", "root")
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value == "Settings"
     at.selectbox[0].select("ann")
@@ -195,9 +175,9 @@ def test_the_team_page_shows_workload_and_response_times(app_db) -> None:  # typ
         from responder import assignment
         assignment.assign(s, ann, ids["calm"], "ann", now=NOW)
         cases.mark_handled(s, ann, ids["hn"], now=NOW)
-    viewer = page(db, "team_page", "val")
+    viewer = fa.page(db, "team_page", "val")
     assert [e.value for e in viewer.error] == ["This page needs the role agent or higher."]
-    at = page(db, "team_page", "ann")
+    at = fa.page(db, "team_page", "ann")
     assert not at.exception, [e.value for e in at.exception]
     now_table, times = at.dataframe[0].value, at.dataframe[1].value
     row = now_table[now_table["agent"] == "ann"].iloc[0]
@@ -219,12 +199,12 @@ def test_the_alerts_page_lists_alerts_their_mentions_and_lets_pr_acknowledge(app
         mention_ids = s.scalars(sa.select(Mention.id).where(Mention.case_id == ids["calm"])).all()
         s.add_all([AlertMention(alert_id=alert.id, mention_id=m) for m in mention_ids])
         alert_id = alert.id
-    agent = page(db, "alerts_page", "ann")
+    agent = fa.page(db, "alerts_page", "ann")
     assert not agent.exception, [e.value for e in agent.exception]
     assert list(agent.dataframe[0].value["summary"]) == ["Skylark Air: 24 negative in 30 min"]
     assert list(agent.dataframe[1].value["text"]) == [HOSTILE]  # the mention behind it, as data
     assert not any(b.label == "Acknowledge" for b in agent.button)
-    pr = page(db, "alerts_page", "pam")
+    pr = fa.page(db, "alerts_page", "pam")
     pr.button(key="alerts_ack").click().run()
     assert not pr.exception, [e.value for e in pr.exception]
     with db.session() as s:

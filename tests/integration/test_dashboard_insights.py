@@ -6,23 +6,20 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 import sqlalchemy as sa
-import streamlit as st
 from sqlalchemy.orm import Session
 from streamlit.testing.v1 import AppTest
 
 from core import metrics
-from core.config import load_config
 from core.db import Database
 from core.errors import PermissionDenied
 from core.models import Alert, AlertStatus, AuditEntry, Brand, Case, Reply, ReplyState, Role
-from dashboard.ui import SESSION_KEY, SignedIn
+from tests.fakes import apptest as fa
 from tests.fakes import responder as fx
 
 HOSTILE = "<img src=x onerror=alert(1)> **bold** skylark"
@@ -177,30 +174,13 @@ def test_mentions_csv_defuses_formulas() -> None:
 
 @pytest.fixture
 def app_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Database]:
-    path = tmp_path / "config.yaml"
-    path.write_text(CONFIG.format(db=tmp_path / "t.db"))
-    for name in [n for n in os.environ if n.startswith("EARFUL_")]:
-        monkeypatch.delenv(name)
-    monkeypatch.setenv("EARFUL_CONFIG", str(path))
-    conf = load_config(path)
-    db = Database.open(conf.database.url)
-    midnight = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
-    with db.session() as s:
-        seed(s, fx.sync(s, conf), midnight)
-        for name, role in (("ann", Role.agent), ("pam", Role.pr), ("max", Role.manager)):
-            fx.user(s, name, role)
-    st.cache_resource.clear()
-    yield db
-    st.cache_resource.clear()
-    db.dispose()
-
-
-def page(db: Database, script: str, username: str) -> AppTest:
-    at = AppTest.from_string(f"from dashboard.views import {script}\n{script}.render()\n", default_timeout=30)
-    with db.session() as s:
-        user = fx.user(s, username)
-        at.session_state[SESSION_KEY] = SignedIn(user.id, user.username, user.display_name, user.role)
-    return at.run()
+    with fa.app_database(tmp_path, CONFIG, monkeypatch) as (conf, db):
+        midnight = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+        with db.session() as s:
+            seed(s, fx.sync(s, conf), midnight)
+            for name, role in (("ann", Role.agent), ("pam", Role.pr), ("max", Role.manager)):
+                fx.user(s, name, role)
+        yield db
 
 
 def metric_values(at: AppTest) -> dict[str, str]:
@@ -225,7 +205,7 @@ def assert_inert(at: AppTest) -> None:
 
 
 def test_reputation_page_figures(app_db: Database) -> None:
-    at = page(app_db, "reputation_page", "pam")
+    at = fa.page(app_db, "reputation_page", "pam")
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value == "Reputation"
     assert metric_values(at) == {"Mentions": "6", "Net sentiment": "+16.7", "Share of voice": "75.0 %",
@@ -242,7 +222,7 @@ def test_reputation_page_figures(app_db: Database) -> None:
 
 
 def test_reputation_filters_and_drill_down(app_db: Database) -> None:
-    at = page(app_db, "reputation_page", "pam")
+    at = fa.page(app_db, "reputation_page", "pam")
     drill = at.selectbox(key="rep_drill")
     assert [o.split(" · ")[1] for o in drill.options] == ["3 mentions", "2 mentions", "1 mention"]
     listed = at.dataframe[-1].value
@@ -262,7 +242,7 @@ def test_reputation_filters_and_drill_down(app_db: Database) -> None:
 
 
 def test_advocacy_page_figures(app_db: Database) -> None:
-    at = page(app_db, "advocacy_page", "max")
+    at = fa.page(app_db, "advocacy_page", "max")
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value == "Advocacy"
     assert metric_values(at) == {"Promoters": "1", "Detractors": "1", "Detractors replied": "1",
@@ -278,9 +258,9 @@ def test_advocacy_page_figures(app_db: Database) -> None:
 
 
 def test_each_page_needs_its_role(app_db: Database) -> None:
-    agent = page(app_db, "reputation_page", "ann")
+    agent = fa.page(app_db, "reputation_page", "ann")
     assert [e.value for e in agent.error] == ["This page needs the role pr or higher."]
     assert not agent.dataframe and not agent.metric
-    pr = page(app_db, "advocacy_page", "pam")
+    pr = fa.page(app_db, "advocacy_page", "pam")
     assert [e.value for e in pr.error] == ["This page needs the role manager or higher."]
     assert not pr.dataframe and not pr.metric

@@ -24,16 +24,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from core.config import load_config
 from core.db import Database
-from core.models import Alert, Brand, Case, Mention, Notification, Reply, ReplyState, Role, Score, utcnow
-from core.store import record_scores
-from listener.jobs import Runtime
+from core.models import Alert, Brand, Mention, Notification, Reply, ReplyState, Score
 from listener.sandbox import Sandbox
 from listener.sandbox.world import World
-from responder import cases, outbox
-from responder.sla import BusinessCalendar
-from sentiment.postprocess import ScoreResult
 from tests.fakes import faults as ff
 from tests.fakes import responder as fx
 
@@ -69,29 +63,13 @@ alerts:
 def seed_outbox(config: Path) -> list[str]:
     """Collect from the fake Mastodon once and approve REPLIES replies on cases of its mentions, as
     agents would have before the nodes start (the other mentions are left to the scorer)."""
-    settings = load_config(config)
-    db = Database.open(settings.database.url)
-    try:
-        runtime = Runtime(settings, db)
-        runtime.poll("mastodon")
-        runtime.close()
-        with db.session() as s:
-            inbound = s.scalars(sa.select(Mention).where(Mention.is_own.is_(False), Mention.platform == "mastodon")
-                                .order_by(Mention.id).limit(REPLIES * 3)).all()
-            record_scores(s, [ScoreResult(m.id, "test", "negative", .8, .1, .1, -.6, "complaint", (), .5)
-                              for m in inbound], now=utcnow())
-            cases.triage(s, settings.responder, now=utcnow(), calendar=BusinessCalendar.from_config(settings.responder.sla))
-            agent = fx.user(s, "ann", Role.agent)
-            texts = []
-            for i, case_id in enumerate(s.scalars(sa.select(Case.id).order_by(Case.id).limit(REPLIES))):
-                text = f"Reply {i}: sorry about this, we are on it and will update you here."
-                reply = outbox.save_draft(s, agent, case_id, text, config=settings.responder, now=utcnow())
-                outbox.submit(s, agent, reply.id, config=settings.responder, now=utcnow())
-                texts.append(text)
-        assert len(texts) == REPLIES
-        return texts
-    finally:
-        db.dispose()
+    with fx.collected(config) as (settings, db), db.session() as s:
+        inbound = s.scalars(sa.select(Mention).where(Mention.is_own.is_(False), Mention.platform == "mastodon")
+                            .order_by(Mention.id).limit(REPLIES * 3)).all()
+        fx.score_and_triage(s, settings, inbound)
+        texts = fx.approve_replies(s, settings, REPLIES)
+    assert len(texts) == REPLIES
+    return texts
 
 
 def burst(world: World) -> datetime:

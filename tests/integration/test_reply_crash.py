@@ -9,10 +9,7 @@ the fake platform must hold exactly one copy of the reply, and the case must eit
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -22,14 +19,10 @@ import sqlalchemy as sa
 
 from core.config import load_config
 from core.db import Database
-from core.models import Case, Mention, Reply, ReplyState, Role, utcnow
-from core.store import record_scores
-from listener.jobs import Runtime
+from core.models import Case, Mention, Reply, ReplyState, Role
 from listener.sandbox import Sandbox
 from listener.sandbox.world import World
-from responder import cases, outbox
-from responder.sla import BusinessCalendar
-from sentiment.postprocess import ScoreResult
+from tests.fakes import faults as ff
 from tests.fakes import responder as fx
 
 REPLY_TEXT = "Hi, sorry about this: we are looking into it now and will update you here."
@@ -37,51 +30,21 @@ STATUSES = "/api/v1/statuses"
 
 
 def write_config(folder: Path, sb: Sandbox) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "config.yaml"
-    path.write_text(f"""
-database: {{url: "sqlite:///{folder / 'earful.db'}"}}
-logging: {{level: WARNING}}
-brands:
-  - name: Skylark Air
-    queries: [{{expression: 'skylark OR skylarkair', handles: ["@skylarkair"]}}]
-sources:
-  - {{name: mastodon, platform: mastodon, sandbox: true, base_url: "{sb.base_urls['mastodon']}",
-      owned_accounts: ["@skylarkair"]}}
+    return fx.mastodon_config(folder, f"sqlite:///{folder / 'earful.db'}", sb, """
+logging: {level: WARNING}
 responder:
-  sender: {{lease_seconds: 0.5, timeout_seconds: 60}}
+  sender: {lease_seconds: 0.5, timeout_seconds: 60}
 """)
-    return path
 
 
 def queue_a_reply(config: Path) -> int:
     """Collect real mentions from the fake Mastodon, score them, open a case and approve a reply."""
-    settings = load_config(config)
-    db = Database.open(settings.database.url)
-    try:
-        runtime = Runtime(settings, db)
-        runtime.poll("mastodon")
-        runtime.close()
-        with db.session() as s:
-            inbound = s.scalars(sa.select(Mention).where(Mention.is_own.is_(False)).order_by(Mention.id)).all()
-            assert inbound, "the listener collected nothing"
-            record_scores(s, [ScoreResult(m.id, "test", "negative", .8, .1, .1, -.6, "complaint", (), .5)
-                              for m in inbound], now=utcnow())
-            cases.triage(s, settings.responder, now=utcnow(),
-                         calendar=BusinessCalendar.from_config(settings.responder.sla))
-            agent = fx.user(s, "ann", Role.agent)
-            case_id = s.scalars(sa.select(Case.id).order_by(Case.id)).first()
-            reply = outbox.save_draft(s, agent, case_id, REPLY_TEXT, config=settings.responder, now=utcnow())
-            outbox.submit(s, agent, reply.id, config=settings.responder, now=utcnow())
-            return reply.id
-    finally:
-        db.dispose()
-
-
-def start_sender(config: Path) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EARFUL_")}
-    return subprocess.Popen([sys.executable, "-m", "core.cli", "--config", str(config), "send", "--once"],
-                            cwd=config.parent, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    with fx.collected(config) as (settings, db), db.session() as s:
+        inbound = s.scalars(sa.select(Mention).where(Mention.is_own.is_(False)).order_by(Mention.id)).all()
+        assert inbound, "the listener collected nothing"
+        fx.score_and_triage(s, settings, inbound)
+        case_id = s.scalars(sa.select(Case.id).order_by(Case.id)).first()
+        return fx.approve(s, settings, fx.user(s, "ann", Role.agent), case_id, REPLY_TEXT).id
 
 
 def wait_for(condition, what: str, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
@@ -117,7 +80,7 @@ def test_a_sender_killed_after_the_platform_accepted_never_posts_twice(tmp_path:
         reply_id = queue_a_reply(config)
         sb.inject("mastodon", "lost_answer", route=STATUSES, method="POST", delay_s=60)
 
-        sender = start_sender(config)
+        sender = ff.earful(config, "send", "--once")
         try:
             wait_for(lambda: copies_on_platform(sb), "the platform to accept the reply")
             assert the_reply(config, reply_id).state == ReplyState.sending  # accepted, not yet recorded
@@ -131,10 +94,8 @@ def test_a_sender_killed_after_the_platform_accepted_never_posts_twice(tmp_path:
         time.sleep(0.6)  # past the 0.5 s lease: the restarted sender treats the send as abandoned
         if not lookup_works:
             sb.inject("mastodon", "server_error", route="/api/v1/statuses/{id}/context", times=5)
-        restarted = subprocess.run([sys.executable, "-m", "core.cli", "--config", str(config), "send", "--once"],
-                                   cwd=config.parent, capture_output=True, timeout=60,
-                                   env={k: v for k, v in os.environ.items() if not k.startswith("EARFUL_")})
-        assert restarted.returncode == 0, restarted.stderr.decode()
+        status, output = ff.run_earful(config, "send", "--once")
+        assert status == 0, output
 
         assert copies_on_platform(sb) == [accepted], "the reply was posted twice"
         assert len(sb.requests("mastodon", "POST", STATUSES)) == 1
@@ -144,8 +105,6 @@ def test_a_sender_killed_after_the_platform_accepted_never_posts_twice(tmp_path:
         else:
             assert settled.state == ReplyState.verify and "verify" in (settled.error or "")
         # Another pass changes nothing: a reply to verify waits for a human.
-        again = subprocess.run([sys.executable, "-m", "core.cli", "--config", str(config), "send", "--once"],
-                               cwd=config.parent, capture_output=True, timeout=60,
-                               env={k: v for k, v in os.environ.items() if not k.startswith("EARFUL_")})
-        assert again.returncode == 0 and copies_on_platform(sb) == [accepted]
+        status, _ = ff.run_earful(config, "send", "--once")
+        assert status == 0 and copies_on_platform(sb) == [accepted]
         assert sb.handler_errors() == {}

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import subprocess
@@ -26,19 +25,15 @@ import pytest
 import sqlalchemy as sa
 
 from core import runtimes
-from core.config import load_config
 from core.db import Database
-from core.models import Case, Mention, Reply, ReplyState, Role, Score, utcnow
+from core.models import Mention, Reply, ReplyState, Score, utcnow
 from core.mention import AuthorIn, MentionIn
-from core.store import record_scores, store_batch
-from listener.jobs import Runtime
+from core.store import store_batch
 from listener.sandbox import Sandbox
 from listener.sandbox.world import World
 from listener.scheduler import ROLES, parse_roles
-from responder import cases, outbox
-from responder.sla import BusinessCalendar
-from sentiment.postprocess import ScoreResult
 from tests.conftest import _postgres_schema_url
+from tests.fakes import faults as ff
 from tests.fakes import responder as fx
 
 HOLDER = textwrap.dedent("""
@@ -49,10 +44,6 @@ HOLDER = textwrap.dedent("""
         print("held" if mine else "busy", flush=True)
         time.sleep(120)
 """)
-
-
-def clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("EARFUL_")}
 
 
 @pytest.fixture
@@ -71,7 +62,7 @@ def test_roles_parse() -> None:
 @pytest.mark.timeout(60)
 def test_the_exclusive_lock_is_held_by_one_process_and_released_when_it_dies(db_url: str) -> None:
     db = Database.open(db_url)
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, db_url], stdout=subprocess.PIPE, env=clean_env(),
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, db_url], stdout=subprocess.PIPE, env=ff.clean_env(),
                               cwd=Path(__file__).resolve().parents[2])
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == b"held"
@@ -124,66 +115,34 @@ WORDS = ("Lost my bag again on", "Lovely crew today on", "What time does the lou
 
 
 def write_config(folder: Path, url: str, sb: Sandbox) -> Path:
-    path = folder / "config.yaml"
-    path.write_text(f"""
-database: {{url: "{url}"}}
-logging: {{level: INFO}}
-brands:
-  - name: Skylark Air
-    queries: [{{expression: 'skylark OR skylarkair', handles: ["@skylarkair"]}}]
-sources:
-  - {{name: mastodon, platform: mastodon, sandbox: true, base_url: "{sb.base_urls['mastodon']}",
-      owned_accounts: ["@skylarkair"], interval_seconds: 3600}}
-sentiment: {{threads: 1, batch_size: 16, interval_seconds: 1}}
+    return fx.mastodon_config(folder, url, sb, """
+logging: {level: INFO}
+sentiment: {threads: 1, batch_size: 16, interval_seconds: 1}
 responder:
-  cases: {{interval_seconds: 1}}
-  sender: {{interval_seconds: 1, lease_seconds: 30}}
-alerts: {{enabled: false}}
-""")
-    return path
+  cases: {interval_seconds: 1}
+  sender: {interval_seconds: 1, lease_seconds: 30}
+alerts: {enabled: false}
+""", source_options=", interval_seconds: 3600")
 
 
 def seed_backlog(config: Path) -> tuple[int, list[str]]:
     """Collect from the fake Mastodon; approve REPLIES replies on cases of the first mentions and
     leave every other mention unscored. Returns (mentions to score, reply texts)."""
-    settings = load_config(config)
-    db = Database.open(settings.database.url)
-    try:
-        runtime = Runtime(settings, db)
-        runtime.poll("mastodon")
-        runtime.close()
-        with db.session() as s:
-            inbound = s.scalars(sa.select(Mention).where(Mention.is_own.is_(False)).order_by(Mention.id)).all()
-            assert len(inbound) > REPLIES * 3, f"the listener collected only {len(inbound)}"
-            first = inbound[: REPLIES * 3]
-            record_scores(s, [ScoreResult(m.id, "test", "negative", .8, .1, .1, -.6, "complaint", (), .5)
-                              for m in first], now=utcnow())
-            cases.triage(s, settings.responder, now=utcnow(), calendar=BusinessCalendar.from_config(settings.responder.sla))
-            agent = fx.user(s, "ann", Role.agent)
-            texts = []
-            for i, case_id in enumerate(s.scalars(sa.select(Case.id).order_by(Case.id).limit(REPLIES))):
-                text = f"Reply {i}: sorry about this, we are on it and will update you here."
-                reply = outbox.save_draft(s, agent, case_id, text, config=settings.responder, now=utcnow())
-                outbox.submit(s, agent, reply.id, config=settings.responder, now=utcnow())
-                texts.append(text)
-            assert len(texts) == REPLIES
-            # A larger backlog than one poll brings: an imported export, as `earful import` stores it.
-            now = utcnow()
-            store_batch(s, [MentionIn(
-                platform="import", native_id=f"export-{i}", created_at=now - timedelta(minutes=i),
-                text=f"{WORDS[i % len(WORDS)]} skylark flight {i}", url=None,
-                author=AuthorIn(platform="import", handle=f"@fan{i % 50}", native_id=f"fan{i % 50}", name=f"Fan {i % 50}"),
-                brands=("Skylark Air",)) for i in range(EXTRA)], source_id=None, now=now)
-            unscored = s.scalar(sa.select(sa.func.count()).select_from(Mention).where(Mention.scored_at.is_(None)))
-            return unscored, texts
-    finally:
-        db.dispose()
-
-
-def start(config: Path, role: str, log: Path) -> subprocess.Popen[bytes]:
-    handle = open(log, "wb")
-    return subprocess.Popen([sys.executable, "-m", "core.cli", "--config", str(config), "run", "--role", role],
-                            cwd=config.parent, env=clean_env(), stdout=handle, stderr=subprocess.STDOUT)
+    with fx.collected(config) as (settings, db), db.session() as s:
+        inbound = s.scalars(sa.select(Mention).where(Mention.is_own.is_(False)).order_by(Mention.id)).all()
+        assert len(inbound) > REPLIES * 3, f"the listener collected only {len(inbound)}"
+        fx.score_and_triage(s, settings, inbound[: REPLIES * 3])
+        texts = fx.approve_replies(s, settings, REPLIES)
+        assert len(texts) == REPLIES
+        # A larger backlog than one poll brings: an imported export, as `earful import` stores it.
+        now = utcnow()
+        store_batch(s, [MentionIn(
+            platform="import", native_id=f"export-{i}", created_at=now - timedelta(minutes=i),
+            text=f"{WORDS[i % len(WORDS)]} skylark flight {i}", url=None,
+            author=AuthorIn(platform="import", handle=f"@fan{i % 50}", native_id=f"fan{i % 50}", name=f"Fan {i % 50}"),
+            brands=("Skylark Air",)) for i in range(EXTRA)], source_id=None, now=now)
+        unscored = s.scalar(sa.select(sa.func.count()).select_from(Mention).where(Mention.scored_at.is_(None)))
+        return unscored, texts
 
 
 @pytest.mark.postgres
@@ -194,7 +153,7 @@ def test_two_scorers_and_two_senders_share_a_backlog_without_duplicates(tmp_path
         config = write_config(tmp_path, pg_url, sb)
         backlog, texts = seed_backlog(config)
         logs = {f"{role}{n}": tmp_path / f"{role}{n}.log" for role in ("scorer", "sender") for n in (1, 2)}
-        procs = {name: start(config, name[:-1], log) for name, log in logs.items()}
+        procs = {name: ff.earful(config, "run", "--role", name[:-1], log=log) for name, log in logs.items()}
         db = Database.open(pg_url, migrate=False)
         try:
             deadline = time.monotonic() + 180

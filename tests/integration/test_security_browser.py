@@ -7,11 +7,6 @@ Screenshots go to test-output/browser/.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-import urllib.request
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterator
@@ -30,7 +25,8 @@ from listener.sandbox.world import Author, World
 from responder import cases
 from responder.sla import BusinessCalendar
 from sentiment.postprocess import ScoreResult
-from tests.integration.test_browser import CHROMIUM, FLAGS, OUTPUT, free_port
+from tests.fakes import browser as fb
+from tests.fakes.browser import OUTPUT
 
 PWN = "window.__pwned=1"
 # (what is posted, a fragment that must show literally)
@@ -54,15 +50,7 @@ CORPUS: tuple[tuple[str, str], ...] = (
 )
 HOSTILE_NAME = f'<img src=x onerror="{PWN}">**Evil** \u202eeman'
 
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists() and not os.environ.get("CI"), reason="Debian chromium is not installed (make test installs it)"
-)
-
-
-def start(args: list[str], config: Path) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EARFUL_")}
-    return subprocess.Popen([sys.executable, "-m", "core.cli", "--config", str(config), *args], cwd=config.parent,
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+pytestmark = fb.needs_chromium
 
 
 @pytest.fixture
@@ -100,24 +88,8 @@ sources:
             cases.triage(s, settings.responder, now=utcnow(), calendar=BusinessCalendar.from_config(settings.responder.sla))
             top = s.scalars(sa.select(Case.id).order_by(Case.urgency.desc(), Case.first_response_due, Case.id)).first()
         db.dispose()
-        port = free_port()
-        dashboard = start(["dashboard", "--port", str(port)], config)
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 40
-        while time.monotonic() < deadline:
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
-                    break
-            except OSError:
-                time.sleep(0.3)
-        else:
-            dashboard.kill()
-            raise AssertionError(f"dashboard did not start: {dashboard.stderr.read().decode() if dashboard.stderr else ''}")
-        try:
+        with fb.start_dashboard(config, start_s=40) as url:
             yield url, top, texts
-        finally:
-            dashboard.terminate()
-            dashboard.wait(timeout=20)
 
 
 def test_the_listener_stores_every_text_of_the_corpus_as_posted(running: tuple[str, int, list[str]]) -> None:
@@ -138,21 +110,15 @@ def assert_nothing_injected(page) -> None:  # type: ignore[no-untyped-def]
 
 @pytest.mark.timeout(60)
 def test_the_corpus_shows_literally_and_nothing_runs(running: tuple[str, int, list[str]]) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     url, top, _ = running
-    OUTPUT.mkdir(parents=True, exist_ok=True)
     dialogs: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1100})
-        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-        page.goto(url)
-        page.get_by_label("Username").fill("agent")
-        page.get_by_label("Password", exact=True).fill("correct horse")
-        page.get_by_role("button", name="Log in").click()
+    with fb.browser_page(url, dialogs, height=1100) as page:
+        fb.log_in(page, "agent", "correct horse")
         expect(page.get_by_role("heading", name="Inbox")).to_be_visible(timeout=20_000)
         expect(page.get_by_text(CORPUS[0][1], exact=False).first).to_be_visible(timeout=15_000)
+        fb.settle(page)
         shown = page.evaluate("document.body.innerText")
         for _, fragment in CORPUS:
             assert fragment in shown, f"not shown literally: {fragment[:60]!r}"
@@ -165,7 +131,7 @@ def test_the_corpus_shows_literally_and_nothing_runs(running: tuple[str, int, li
         page.get_by_role("button", name="Open case").click()  # the queue preselects its top case
         expect(page.get_by_role("heading", name=f"Case #{top}")).to_be_visible(timeout=20_000)
         expect(page.get_by_text(CORPUS[0][1], exact=False).first).to_be_visible(timeout=15_000)
+        fb.settle(page)
         assert_nothing_injected(page)
         page.screenshot(path=str(OUTPUT / "security-case.png"), full_page=True)
-        browser.close()
     assert dialogs == []

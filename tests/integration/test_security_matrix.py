@@ -12,7 +12,6 @@ button, so it cannot trigger it; pages above a role stop with the role they need
 from __future__ import annotations
 
 import ast
-import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -20,18 +19,16 @@ from typing import Any, Callable, Iterator
 
 import pytest
 import sqlalchemy as sa
-import streamlit as st
 from sqlalchemy.orm import Session
 from streamlit.testing.v1 import AppTest
 
 from core import alerts, corrections, customers, inbox, metrics, privacy
-from core.config import load_config
 from core.db import Database
 from core.errors import PermissionDenied
 from core.models import Alert, Case, Reply, ReplyState, Role, User
-from dashboard.ui import SESSION_KEY, SignedIn
 from responder import actions, assignment, cases, csat, outbox
 from responder.sla import BusinessCalendar
+from tests.fakes import apptest as fa
 from tests.fakes import responder as fx
 
 REPO = Path(__file__).resolve().parents[2]
@@ -68,40 +65,31 @@ class World:
 
 @pytest.fixture
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    path = tmp_path / "config.yaml"
-    path.write_text(CONFIG.format(db=tmp_path / "t.db"))
-    for name in [n for n in os.environ if n.startswith("EARFUL_")]:
-        monkeypatch.delenv(name)
-    monkeypatch.setenv("EARFUL_CONFIG", str(path))
-    conf = load_config(path)
-    db = Database.open(conf.database.url)
-    with db.session() as s:
-        source_ids = fx.sync(s, conf)
-        for role in ROLES:
-            fx.user(s, role.value, role)
-        ann = fx.user(s, "ann", Role.agent)
-        calm = fx.mention(s, source_ids, text="skylark lost my bag", author="@jo@example.social", at=NOW)
-        bird = fx.mention(s, source_ids, text="skylark delayed", author="@kim", platform="x", source="bird", at=NOW)
-        hot = fx.mention(s, source_ids, text="skylark broke my chair", author="@lee@example.social", at=NOW)
-        cases.triage(s, conf.responder, now=NOW, calendar=BusinessCalendar.from_config(conf.responder.sla))
-        for m in (calm, bird, hot):
-            s.refresh(m)
-        fx.mention(s, source_ids, text="skylark again", author="@jo_x", platform="x", source="bird", at=NOW)
-        draft = outbox.save_draft(s, ann, hot.case_id, "sorry", config=conf.responder, now=NOW)
-        failed = outbox.save_draft(s, ann, hot.case_id, "sorry again", config=conf.responder, now=NOW)
-        verify = outbox.save_draft(s, ann, hot.case_id, "sorry thrice", config=conf.responder, now=NOW)
-        submitted = outbox.save_draft(s, ann, hot.case_id, "please approve", config=conf.responder, now=NOW)
-        failed.state, verify.state, submitted.submitted_at = ReplyState.failed, ReplyState.verify, NOW
-        assignment.release(s, ann, hot.case_id, now=NOW)
-        alert = Alert(brand_id=1, kind="volume_spike", severity="major", summary="spike", opened_at=NOW, updated_at=NOW)
-        s.add(alert)
-        s.flush()
-        built = World(db, conf, calm.case_id, bird.case_id, calm.id, ann.id, draft.id, failed.id, verify.id,
-                      submitted.id, alert.id)
-    st.cache_resource.clear()
-    yield built
-    st.cache_resource.clear()
-    db.dispose()
+    with fa.app_database(tmp_path, CONFIG, monkeypatch) as (conf, db):
+        with db.session() as s:
+            source_ids = fx.sync(s, conf)
+            for role in ROLES:
+                fx.user(s, role.value, role)
+            ann = fx.user(s, "ann", Role.agent)
+            calm = fx.mention(s, source_ids, text="skylark lost my bag", author="@jo@example.social", at=NOW)
+            bird = fx.mention(s, source_ids, text="skylark delayed", author="@kim", platform="x", source="bird", at=NOW)
+            hot = fx.mention(s, source_ids, text="skylark broke my chair", author="@lee@example.social", at=NOW)
+            cases.triage(s, conf.responder, now=NOW, calendar=BusinessCalendar.from_config(conf.responder.sla))
+            for m in (calm, bird, hot):
+                s.refresh(m)
+            fx.mention(s, source_ids, text="skylark again", author="@jo_x", platform="x", source="bird", at=NOW)
+            draft = outbox.save_draft(s, ann, hot.case_id, "sorry", config=conf.responder, now=NOW)
+            failed = outbox.save_draft(s, ann, hot.case_id, "sorry again", config=conf.responder, now=NOW)
+            verify = outbox.save_draft(s, ann, hot.case_id, "sorry thrice", config=conf.responder, now=NOW)
+            submitted = outbox.save_draft(s, ann, hot.case_id, "please approve", config=conf.responder, now=NOW)
+            failed.state, verify.state, submitted.submitted_at = ReplyState.failed, ReplyState.verify, NOW
+            assignment.release(s, ann, hot.case_id, now=NOW)
+            alert = Alert(brand_id=1, kind="volume_spike", severity="major", summary="spike", opened_at=NOW, updated_at=NOW)
+            s.add(alert)
+            s.flush()
+            built = World(db, conf, calm.case_id, bird.case_id, calm.id, ann.id, draft.id, failed.id, verify.id,
+                          submitted.id, alert.id)
+        yield built
 
 
 def _held_by_other(s: Session, w: World) -> int:
@@ -276,13 +264,7 @@ def test_a_deactivated_admin_may_do_nothing(world: World) -> None:
 
 
 def page(w: World, script: str, role: Role, case_id: int | None = None) -> AppTest:
-    at = AppTest.from_string(f"from dashboard.views import {script}\n{script}.render()\n", default_timeout=30)
-    with w.db.session() as s:
-        user = fx.user(s, role.value)
-        at.session_state[SESSION_KEY] = SignedIn(user.id, user.username, user.display_name, user.role)
-    if case_id is not None:
-        at.session_state["open_case"] = case_id
-    at.run()
+    at = fa.page(w.db, script, role.value, case_id)
     assert not at.exception, [e.value for e in at.exception]
     return at
 
