@@ -433,14 +433,14 @@ def score(
     limit: Optional[int] = typer.Option(None, "--limit", help="Score at most this many (default: all unscored)."),
 ) -> None:
     """Score unscored mentions now (the scheduler also does this every sentiment.interval_seconds)."""
-    from sentiment.job import score_pending
+    from sentiment.job import chunk_size, score_pending
     from sentiment.scorer import Scorer
 
     def body() -> int:
         settings = ctx.obj.settings()
         db = ctx.obj.database(settings)
         scorer = Scorer.from_settings(settings.sentiment)
-        return score_pending(db, scorer, batch_size=settings.sentiment.batch_size, limit=limit)
+        return score_pending(db, scorer, batch_size=chunk_size(settings.sentiment), limit=limit)
 
     out.print(f"scored {guarded(body)} mentions")
 

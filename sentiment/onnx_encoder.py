@@ -157,6 +157,10 @@ class OnnxEncoder(BatchedEncoder):
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3  # errors only; its warnings are about fusions it chose not to do
+        # Idle intra-op threads sleep instead of spinning: between batches the scorer tokenises, runs the
+        # heads and talks to the database, and spinning threads would take those cores (and on a
+        # machine shared with PostgreSQL, the server's) for nothing.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
         self.name = model
         self.max_length = max_length
