@@ -5,10 +5,21 @@
     python bench/dashboard.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 Seeds mentions (scored, a third of them in cases), authors, brands, cases, replies and users with
-set-based inserts, then renders every page with `streamlit.testing.v1.AppTest` as a signed-in
-admin, `--runs` times each after a first render, which is reported on its own: it pays for imports
-and fills the short-lived caches (the Team page keeps its period figures for a minute). The same pages are rendered on an empty database in the same
-run as the baseline, so the ratio shows what the data adds. Target: every page under 1 s at 1M.
+set-based inserts, then renders every page with `streamlit.testing.v1.AppTest` as a signed-in admin:
+
+- first: the page's first render in the process; it pays one-off Python imports (pandas, altair and
+  their schemas) as well as the page's queries;
+- cold: the next render after `st.cache_data.clear()`, so every short-lived cache of figures (the
+  Team, Reputation and Advocacy periods) is computed again, as a server already running does for
+  the first visitor of a minute;
+- median and p95 of `--runs` more renders (warm caches).
+
+The same pages are rendered on an empty database in the same run as the baseline, so the ratio
+shows what the data adds. Target: every page, cold, under 1 s at 1M.
+
+With --database-url on PostgreSQL the bench works in a schema of its own, dropped at the end, so a
+database shared with the tests is left as it was, and runs ANALYZE after seeding, as autovacuum
+would shortly after such a bulk load.
 """
 
 from __future__ import annotations
@@ -21,14 +32,18 @@ import statistics
 import sys
 import tempfile
 import time
+import uuid
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Iterator
 
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.db import Database  # noqa: E402
+from core.db import Database, normalise_url  # noqa: E402
 from core.models import (  # noqa: E402
     Author, Brand, Case, CaseStatus, Mention, MentionBrand, Reply, ReplyState, Role, Score, User,
 )
@@ -114,12 +129,15 @@ def render_times(page: str, case_id: int, runs: int) -> list[float]:
     at.session_state[SESSION_KEY] = SignedIn(1, "boss", "boss", Role.admin)
     at.session_state["open_case"] = case_id
     times = []
-    for i in range(runs + 1):
+    for i in range(runs + 2):
+        if i == 1:
+            st.cache_data.clear()  # times[1]: cold caches in a process that has imported everything
         started = time.perf_counter()
         at.run()
         if at.exception:
             raise SystemExit(f"{page} failed: {[e.value for e in at.exception]}")
-        times.append(time.perf_counter() - started)  # times[0] is the first render (cold caches)
+        times.append(time.perf_counter() - started)  # times[0]: the first render in the process
+    st.cache_data.clear()
     st.cache_resource.clear()
     return times
 
@@ -127,6 +145,27 @@ def render_times(page: str, case_id: int, runs: int) -> list[float]:
 def measure(url: str, folder: Path, case_id: int, runs: int) -> dict[str, list[float]]:
     os.environ["EARFUL_CONFIG"] = str(write_config(folder, url))
     return {page: render_times(page, case_id, runs) for page in PAGES}
+
+
+@contextmanager
+def own_schema(url: str) -> Iterator[str]:
+    """A PostgreSQL URL pointing at a new schema of its own, dropped afterwards (the database may be
+    shared with the tests); any other URL as it is."""
+    if not url.startswith("postgresql"):
+        yield url
+        return
+    base = normalise_url(url)
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield make_url(base).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+            hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 def p95(values: list[float]) -> float:
@@ -144,31 +183,39 @@ def main() -> None:
     for name in [n for n in os.environ if n.startswith("EARFUL_")]:
         del os.environ[name]
     now = datetime.now(timezone.utc).replace(microsecond=0)
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, own_schema(args.database_url or "") as database_url:
         folder = Path(tmp)
         empty_url = f"sqlite:///{folder / 'empty.db'}"
         empty = Database.open(empty_url)
         with empty.session() as s:
             add_user(s, "boss", "correct-horse-battery", Role.admin)
         empty.dispose()
-        url = args.database_url or f"sqlite:///{folder / 'bench.db'}"
+        url = database_url or f"sqlite:///{folder / 'bench.db'}"
         db = Database.open(url)
         started = time.perf_counter()
         top = seed(db, args.mentions, random.Random(args.seed), now)
         with db.session() as s:
             s.execute(sa.update(User).where(User.username == "boss").values(role=Role.admin))
             count = s.scalar(sa.select(sa.func.count()).select_from(Mention))
+        if db.engine.dialect.name == "postgresql":
+            # The planner statistics autovacuum gathers within a minute or so of a bulk load; without
+            # them PostgreSQL guesses a few rows per table and may nest loops over the whole week.
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                for table in (Mention, MentionBrand, Score, Author, Case, Reply, User, Brand):
+                    conn.execute(sa.text(f"ANALYZE {table.__tablename__}"))  # in the bench's own schema
         db.dispose()
         print(f"seeded {count:,} mentions in {time.perf_counter() - started:.0f} s ({db.engine.dialect.name})")
         baseline = measure(empty_url, folder, 1, args.runs)
         loaded = measure(url, folder, top, args.runs)
-    print(f"{'page':<16}{'first s':>9}{'median s':>10}{'p95 s':>9}{'empty db s':>12}{'ratio':>8}")
+    print(f"{'page':<16}{'first s':>9}{'cold s':>8}{'median s':>10}{'p95 s':>9}{'empty db s':>12}{'ratio':>8}")
     for page in PAGES:
-        first, warm = loaded[page][0], loaded[page][1:]
-        median, base = statistics.median(warm), statistics.median(baseline[page][1:])
-        print(f"{page:<16}{first:>9.3f}{median:>10.3f}{p95(warm):>9.3f}{base:>12.3f}{median / base:>8.1f}x")
-    worst = max(statistics.median(v[1:]) for v in loaded.values())
-    print(f"slowest page median {worst:.3f} s; target < 1 s: {'met' if worst < 1 else 'NOT met'}")
+        first, cold, warm = loaded[page][0], loaded[page][1], loaded[page][2:]
+        median, base = statistics.median(warm), statistics.median(baseline[page][2:])
+        print(f"{page:<16}{first:>9.3f}{cold:>8.3f}{median:>10.3f}{p95(warm):>9.3f}{base:>12.3f}{median / base:>8.1f}x")
+    worst_cold = max(v[1] for v in loaded.values())
+    worst = max(statistics.median(v[2:]) for v in loaded.values())
+    print(f"slowest page cold {worst_cold:.3f} s, median {worst:.3f} s; "
+          f"target < 1 s cold: {'met' if worst_cold < 1 else 'NOT met'}")
 
 
 if __name__ == "__main__":

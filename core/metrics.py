@@ -1,9 +1,9 @@
 """Metrics for reports: each one defined precisely in docs/metrics.md.
 
-Counts (volume, sentiment, share of voice, topics, promoters and detractors) are SQL aggregates
-(GROUP BY). Durations (first response, resolution) are fetched per case and summarised in Python,
-because their business-hours arithmetic lives in `responder.sla` and the set (cases opened in the
-range) is small. Every function takes the same `Filters`: a half-open UTC range [start, end) and an
+Counts (volume, sentiment, share of voice, topics, promoters and detractors, cases, SLA compliance,
+CSAT) are SQL aggregates (GROUP BY). Durations (first response, resolution) are fetched per case
+that has one and summarised in Python, because their business-hours arithmetic lives in
+`responder.sla`. Every function takes the same `Filters`: a half-open UTC range [start, end) and an
 optional brand, platform and team.
 """
 
@@ -13,7 +13,7 @@ import csv
 import io
 import math
 import statistics
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from datetime import time as dtime
 from typing import Any, Sequence
@@ -35,6 +35,9 @@ from responder.sla import BusinessCalendar, calendar_for, elapsed_time
 # negative (or the reverse), is a promoter (detractor).
 REPEATED = 2
 SATISFIED_FROM = 4  # CSAT answers are 1-5; 4 and 5 count as satisfied
+# Per-bucket (per-period) aggregates joined by UNION ALL into one statement, at most this many at a
+# time (well under SQLite's limit of 500 terms in a compound SELECT).
+BUCKETS_PER_QUERY = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,18 +72,45 @@ def _day(session: Session, column: Any) -> Any:
     return sa.func.date(column)
 
 
-def mentions_in_scope(session: Session, f: Filters, *, start: datetime | None = None,
-                      end: datetime | None = None) -> sa.Select[Any]:
+def _without_jit(session: Session) -> None:
+    """PostgreSQL: no JIT compilation for the rest of this transaction. The planner guesses 100 topics
+    per score (jsonb_array_elements_text) and a week of mentions trips jit_above_cost; compiling then
+    takes longer (about a second) than the aggregate itself."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SET LOCAL jit = off"))
+
+
+def _scope_brands(session: Session, f: Filters) -> list[int]:
+    """The brands a mention must be about: the chosen one, or every own brand."""
+    return list(session.scalars(
+        sa.select(Brand.id).where(Brand.name == f.brand if f.brand else Brand.is_competitor.is_(False))))
+
+
+def mentions_in_scope(session: Session, f: Filters, *, start: datetime | None = None, end: datetime | None = None,
+                      few: bool = False, brands: Sequence[int] | None = None) -> sa.Select[Any]:
     """Ids of the mentions a report counts: in the range, not the brand's own posts, about the brand
-    (any own brand when none is given), on the platform, in a case of the team."""
+    (any own brand when none is given), on the platform, in a case of the team.
+
+    `few`: the caller narrows the query to a few mentions by other means (some authors), so the brand
+    is checked mention by mention rather than by listing the range's brand links first. `brands`: the
+    ids `_scope_brands` gives, when the caller has them already."""
     start, end = start or f.start, end or f.end
     query = sa.select(Mention.id).where(Mention.created_at >= start, Mention.created_at < end, Mention.is_own.is_(False))
     # mention_brands carries its mention's created_at, so the same range read off the (brand_id,
     # created_at) index keeps the list to the range instead of every mention the brands ever had.
-    brands = sa.select(Brand.id).where(Brand.name == f.brand if f.brand else Brand.is_competitor.is_(False))
-    about = sa.select(MentionBrand.mention_id).where(MentionBrand.brand_id.in_(brands),
-                                                     MentionBrand.created_at >= start, MentionBrand.created_at < end)
-    query = query.where(Mention.id.in_(about))
+    brands = _scope_brands(session, f) if brands is None else brands
+    in_range = (MentionBrand.created_at >= start, MentionBrand.created_at < end)
+    if len(brands) == 1 and not few:
+        # One brand (chosen, or the only own one): (mention, brand) is the key of mention_brands, so a
+        # join meets each mention once, and costs less than listing the range's links first.
+        query = query.join(MentionBrand, sa.and_(MentionBrand.mention_id == Mention.id,
+                                                 MentionBrand.brand_id == brands[0], *in_range))
+    else:
+        about = sa.select(MentionBrand.mention_id).where(MentionBrand.brand_id.in_(brands), *in_range)
+        if few:
+            query = query.where(sa.exists(about.where(MentionBrand.mention_id == Mention.id)))
+        else:
+            query = query.where(Mention.id.in_(about))
     if f.platform:
         query = query.where(Mention.platform == f.platform)
     if f.team:
@@ -112,18 +142,28 @@ def sentiment(session: Session, f: Filters) -> dict[str, Any]:
 
 
 def share_of_voice(session: Session, f: Filters) -> list[dict[str, Any]]:
-    """Mentions per brand (the chosen one, or every own brand, plus every competitor)."""
+    """Mentions per brand (the chosen one, or every own brand, plus every competitor).
+
+    The brand links of the range are counted off the (brand_id, created_at) index, without reading
+    their mentions: the mentions that do not count (the brand's own posts, or those on other
+    platforms) are listed from the same range of mentions (a link carries its mention's created_at)
+    off the (created_at, is_own, platform) index, and left out."""
+    own = sa.select(Mention.id).where(Mention.created_at >= f.start, Mention.created_at < f.end)
+    if f.platform:  # count the links of the platform's mentions
+        counted = sa.func.sum(sa.case((MentionBrand.mention_id.in_(
+            own.where(Mention.is_own.is_(False), Mention.platform == f.platform)), 1), else_=0))
+    else:  # count every link but those of the brand's own posts (few)
+        counted = sa.func.count() - sa.func.sum(sa.case((MentionBrand.mention_id.in_(
+            own.where(Mention.is_own.is_(True))), 1), else_=0))
     query = (
-        sa.select(Brand.name, Brand.is_competitor, sa.func.count(MentionBrand.mention_id))
-        .join(MentionBrand, MentionBrand.brand_id == Brand.id).join(Mention, Mention.id == MentionBrand.mention_id)
-        .where(MentionBrand.created_at >= f.start, MentionBrand.created_at < f.end, Mention.is_own.is_(False))
+        sa.select(Brand.name, Brand.is_competitor, counted)
+        .join(MentionBrand, MentionBrand.brand_id == Brand.id)
+        .where(MentionBrand.created_at >= f.start, MentionBrand.created_at < f.end)
         .group_by(Brand.name, Brand.is_competitor)
     )
     if f.brand:
         query = query.where(sa.or_(Brand.name == f.brand, Brand.is_competitor.is_(True)))
-    if f.platform:
-        query = query.where(Mention.platform == f.platform)
-    rows = session.execute(query).all()
+    rows = [(name, comp, int(n)) for name, comp, n in session.execute(query) if n]
     total = sum(n for _, _, n in rows)
     out = [{"brand": name, "competitor": bool(comp), "mentions": n, "share": round(100 * n / total, 1) if total else None}
            for name, comp, n in rows]
@@ -132,6 +172,7 @@ def share_of_voice(session: Session, f: Filters) -> list[dict[str, Any]]:
 
 def _topic_counts(session: Session, f: Filters, start: datetime, end: datetime) -> dict[str, int]:
     scope = mentions_in_scope(session, f, start=start, end=end).subquery()
+    _without_jit(session)
     if session.get_bind().dialect.name == "postgresql":
         each = sa.func.jsonb_array_elements_text(Score.topics).table_valued("value").render_derived()
     else:
@@ -159,15 +200,38 @@ def topic_trends(session: Session, f: Filters) -> list[dict[str, Any]]:
 
 def advocates(session: Session, f: Filters) -> dict[str, Any]:
     """Promoters, detractors, and detractors won back after a reply (see docs/metrics.md)."""
-    scope = mentions_in_scope(session, f).subquery()
-    pos = sa.func.sum(sa.case((Mention.sentiment == "positive", 1), else_=0))
-    neg = sa.func.sum(sa.case((Mention.sentiment == "negative", 1), else_=0))
-    rows = session.execute(
-        sa.select(Mention.author_id, pos, neg).join(scope, scope.c.id == Mention.id)
-        .where(Mention.author_id.is_not(None)).group_by(Mention.author_id)
-        .having(sa.or_(pos >= REPEATED, neg >= REPEATED))).all()
-    promoters = [a for a, p, n in rows if p >= REPEATED and p > n]
-    detractors = [a for a, p, n in rows if n >= REPEATED and n > p]
+    return _advocate_figures(session, f, _author_tallies(session, f))
+
+
+def _author_tallies(session: Session, f: Filters, parts: Sequence[Filters] = ()) -> dict[Any, tuple[int, int]]:
+    """(positive, negative) mentions of each promoter and detractor: over the range, or with `parts`
+    (successive parts of the range) per part, keyed (part index, author), from one statement: one
+    GROUP BY per part, joined by UNION ALL. Neutral and unscored mentions count for neither, so they
+    are left out before grouping."""
+    brands = _scope_brands(session, f)
+
+    def tally(part: Filters, k: int | None) -> Any:
+        pos = sa.func.sum(sa.case((Mention.sentiment == "positive", 1), else_=0))
+        neg = sa.func.sum(sa.case((Mention.sentiment == "negative", 1), else_=0))
+        keys = [Mention.author_id] if k is None else [sa.literal(k).label("part"), Mention.author_id]
+        return (mentions_in_scope(session, part, brands=brands).with_only_columns(*keys, pos, neg)
+                .where(Mention.author_id.is_not(None), Mention.sentiment.in_(("positive", "negative")))
+                .group_by(Mention.author_id)
+                .having(sa.or_(sa.and_(pos >= REPEATED, pos > neg), sa.and_(neg >= REPEATED, neg > pos))))
+
+    if not parts:
+        return {author: (int(p), int(n)) for author, p, n in session.execute(tally(f, None))}
+    out: dict[Any, tuple[int, int]] = {}
+    queries = [tally(part, k) for k, part in enumerate(parts)]
+    for first in range(0, len(queries), BUCKETS_PER_QUERY):
+        for k, author, p, n in session.execute(sa.union_all(*queries[first:first + BUCKETS_PER_QUERY])):
+            out[(k, author)] = (int(p), int(n))
+    return out
+
+
+def _advocate_figures(session: Session, f: Filters, tallies: dict[int, tuple[int, int]]) -> dict[str, Any]:
+    promoters = [a for a, (p, n) in tallies.items() if p >= REPEATED and p > n]
+    detractors = [a for a, (p, n) in tallies.items() if n >= REPEATED and n > p]
     first_reply = (
         sa.select(Mention.author_id.label("author_id"), sa.func.min(Reply.sent_at).label("at"))
         .join(Reply, Reply.in_reply_to_id == Mention.id)
@@ -184,19 +248,10 @@ def advocates(session: Session, f: Filters) -> dict[str, Any]:
             "won_back_pct": round(100 * won_back / len(replied), 1) if replied else None}
 
 
-# Only the columns the case metrics read: plain rows are several times faster to load than ORM objects,
-# which matters for the Team page over a month of a busy team's cases.
-CASE_COLUMNS = (Case.id, Case.opened_at, Case.first_response_at, Case.resolved_at, Case.first_response_due,
-                Case.resolution_due, Case.sla_policy, Case.csat_score)
-
-
-def _cases(session: Session, f: Filters) -> list[Any]:
-    return list(session.execute(_cases_in_scope(session, sa.select(*CASE_COLUMNS), f)))
-
-
 def _cases_in_scope(session: Session, query: Any, f: Filters) -> Any:
-    """Cases opened in the range, narrowed by the brand, platform and team filters."""
-    query = query.where(Case.opened_at >= f.start, Case.opened_at < f.end).order_by(Case.id)
+    """Cases opened in the range (read off the opened_at index), narrowed by the brand, platform and
+    team filters."""
+    query = query.where(Case.opened_at >= f.start, Case.opened_at < f.end)
     if f.brand:
         query = query.where(Case.brand_id == brand_id(session, f.brand))
     if f.platform:
@@ -216,66 +271,112 @@ def summarise(minutes: Sequence[float]) -> dict[str, Any]:
             "median_minutes": round(statistics.median(ordered), 1), "p90_minutes": round(p90, 1)}
 
 
-def _compliance(pairs: list[tuple[datetime | None, datetime]], now: datetime) -> dict[str, Any]:
-    """(done_at, due) per case: met when done by the due time, breached when done late or overdue."""
-    met = sum(1 for done, due in pairs if done is not None and done <= due)
-    breached = sum(1 for done, due in pairs if (done is not None and done > due) or (done is None and due <= now))
-    judged = met + breached
-    return {"met": met, "breached": breached, "pending": len(pairs) - judged,
-            "compliance_pct": round(100 * met / judged, 1) if judged else None}
+@dataclass(slots=True)
+class _CaseTally:
+    """The case figures of one group, added up: counts from SQL, durations from Python."""
+    opened: int = 0
+    # per SLA clock ("first_response", "resolution"): [cases with a due time, met, breached]
+    sla: dict[str, list[int]] = field(default_factory=lambda: {"first_response": [0, 0, 0], "resolution": [0, 0, 0]})
+    answers: int = 0
+    answer_sum: int = 0
+    satisfied: int = 0
+    first: list[float] = field(default_factory=list)
+    resolution: list[float] = field(default_factory=list)
+
+    def add(self, counts: Sequence[int]) -> None:
+        self.opened += counts[0]
+        for i, clock in enumerate(("first_response", "resolution")):
+            for j in range(3):
+                self.sla[clock][j] += counts[1 + 3 * i + j]
+        self.answers, self.answer_sum, self.satisfied = (
+            self.answers + counts[7], self.answer_sum + counts[8], self.satisfied + counts[9])
+
+    def figures(self) -> dict[str, Any]:
+        def compliance(due: int, met: int, breached: int) -> dict[str, Any]:
+            judged = met + breached
+            return {"met": met, "breached": breached, "pending": due - judged,
+                    "compliance_pct": round(100 * met / judged, 1) if judged else None}
+
+        n = self.answers
+        return {
+            "cases_opened": self.opened,
+            "first_response": summarise(self.first),
+            "resolution": summarise(self.resolution),
+            "sla": {clock: compliance(*self.sla[clock]) for clock in ("first_response", "resolution")},
+            "csat": {
+                "responses": n,
+                "mean": round(self.answer_sum / n, 2) if n else None,
+                "satisfied_pct": round(100 * self.satisfied / n, 1) if n else None,
+            },
+            # Earful's survey asks 1-5 (CSAT); it collects no 0-10 "would you recommend" answers.
+            "nps": None,
+        }
+
+
+def _case_tallies(session: Session, f: Filters, by: Sequence[str], *, calendar: BusinessCalendar | None,
+                  policies: Sequence[SlaPolicy], now: datetime) -> tuple[_CaseTally, dict[str, dict[str, _CaseTally]]]:
+    """The total and one tally per group of each `by` ("team", "assignee"), from two queries: the counts,
+    SLA compliance and CSAT summed in SQL per (team, assignee), and the few columns the durations need,
+    only for cases with a first response or a resolution (each case's business time computed once)."""
+    keys = {"team": Case.team.label("team"), "assignee": User.username.label("assignee")}
+    groups = [keys[b] for b in ("team", "assignee")]
+
+    def n(condition: Any) -> Any:
+        return sa.func.sum(sa.case((condition, 1), else_=0))
+
+    def met_breached(done: Any, due: Any) -> tuple[Any, Any, Any]:
+        # met when done by the due time; breached when done late, or not done and already due
+        return (n(due.is_not(None)), n(sa.and_(due.is_not(None), done.is_not(None), done <= due)),
+                n(sa.and_(due.is_not(None), sa.or_(sa.and_(done.is_not(None), done > due),
+                                                   sa.and_(done.is_(None), due <= now)))))
+
+    counts = (sa.func.count(), *met_breached(Case.first_response_at, Case.first_response_due),
+              *met_breached(Case.resolved_at, Case.resolution_due), sa.func.count(Case.csat_score),
+              sa.func.sum(Case.csat_score), n(Case.csat_score >= SATISFIED_FROM))
+    query = _cases_in_scope(session, sa.select(*groups, *counts).outerjoin(User, User.id == Case.assignee_id), f)
+    total = _CaseTally()
+    out: dict[str, dict[str, _CaseTally]] = {key: {} for key in by}
+
+    def tallies(row: Any) -> list[_CaseTally]:
+        return [total, *(out[key].setdefault(getattr(row, key) or "(none)", _CaseTally()) for key in by)]
+
+    for row in session.execute(query.group_by(*groups)):
+        numbers = [int(v or 0) for v in row[len(groups):]]
+        for tally in tallies(row):
+            tally.add(numbers)
+    by_name = {p.name: p for p in policies}
+    done = _cases_in_scope(session, sa.select(*groups, Case.opened_at, Case.first_response_at, Case.resolved_at,
+                                               Case.sla_policy).outerjoin(User, User.id == Case.assignee_id), f)
+    done = done.where(sa.or_(Case.first_response_at.is_not(None), Case.resolved_at.is_not(None)))
+    for row in session.execute(done):
+        policy = by_name.get(row.sla_policy or "")
+        clock = calendar_for(policy, calendar) if policy else calendar
+        first = (elapsed_time(row.opened_at, row.first_response_at, clock) / timedelta(minutes=1)
+                 if row.first_response_at else None)
+        resolution = (elapsed_time(row.opened_at, row.resolved_at, clock) / timedelta(minutes=1)
+                      if row.resolved_at else None)
+        for tally in tallies(row):
+            if first is not None:
+                tally.first.append(first)
+            if resolution is not None:
+                tally.resolution.append(resolution)
+    return total, out
 
 
 def case_metrics(session: Session, f: Filters, *, calendar: BusinessCalendar | None,
                  policies: Sequence[SlaPolicy], now: datetime) -> dict[str, Any]:
-    return _case_figures(_cases(session, f), calendar=calendar, policies=policies, now=now)
+    total, _ = _case_tallies(session, f, (), calendar=calendar, policies=policies, now=now)
+    return total.figures()
 
 
 def case_metrics_by(session: Session, f: Filters, by: Sequence[str], *, calendar: BusinessCalendar | None,
                     policies: Sequence[SlaPolicy], now: datetime) -> dict[str, dict[str | None, dict[str, Any]]]:
-    """The case metrics grouped by "team" and/or "assignee", from one query: {by: {group: figures}},
-    where the group None holds all cases together. Same definitions as `case_metrics`."""
-    columns = {"team": Case.team.label("team"), "assignee": User.username.label("assignee")}
-    query = sa.select(*CASE_COLUMNS, *(columns[b] for b in by)).outerjoin(User, User.id == Case.assignee_id)
-    rows = list(session.execute(_cases_in_scope(session, query, f)))
-    total = _case_figures(rows, calendar=calendar, policies=policies, now=now)
-    out: dict[str, dict[str | None, dict[str, Any]]] = {}
-    for key in by:
-        groups: dict[str, list[Any]] = {}
-        for row in rows:
-            groups.setdefault(getattr(row, key) or "(none)", []).append(row)
-        out[key] = {None: total, **{g: _case_figures(members, calendar=calendar, policies=policies, now=now)
-                                    for g, members in groups.items()}}
-    return out
-
-
-def _case_figures(cases: Sequence[Any], *, calendar: BusinessCalendar | None, policies: Sequence[SlaPolicy],
-                  now: datetime) -> dict[str, Any]:
-    by_name = {p.name: p for p in policies}
-    first, resolution = [], []
-    for case in cases:
-        policy = by_name.get(case.sla_policy or "")
-        clock = calendar_for(policy, calendar) if policy else calendar
-        if case.first_response_at:
-            first.append(elapsed_time(case.opened_at, case.first_response_at, clock) / timedelta(minutes=1))
-        if case.resolved_at:
-            resolution.append(elapsed_time(case.opened_at, case.resolved_at, clock) / timedelta(minutes=1))
-    answers = [c.csat_score for c in cases if c.csat_score is not None]
-    return {
-        "cases_opened": len(cases),
-        "first_response": summarise(first),
-        "resolution": summarise(resolution),
-        "sla": {
-            "first_response": _compliance([(c.first_response_at, c.first_response_due) for c in cases if c.first_response_due], now),
-            "resolution": _compliance([(c.resolved_at, c.resolution_due) for c in cases if c.resolution_due], now),
-        },
-        "csat": {
-            "responses": len(answers),
-            "mean": round(statistics.fmean(answers), 2) if answers else None,
-            "satisfied_pct": round(100 * sum(a >= SATISFIED_FROM for a in answers) / len(answers), 1) if answers else None,
-        },
-        # Earful's survey asks 1-5 (CSAT); it collects no 0-10 "would you recommend" answers.
-        "nps": None,
-    }
+    """The case metrics grouped by "team" and/or "assignee": {by: {group: figures}}, where the group
+    None holds all cases together. Same definitions as `case_metrics`; counts are summed in SQL, so a
+    page never loads a month of cases to count them."""
+    total, groups = _case_tallies(session, f, by, calendar=calendar, policies=policies, now=now)
+    everything = total.figures()
+    return {key: {None: everything, **{g: t.figures() for g, t in sorted(groups[key].items())}} for key in by}
 
 
 def report(session: Session, f: Filters, *, calendar: BusinessCalendar | None, policies: Sequence[SlaPolicy],
@@ -338,20 +439,28 @@ def bucket_starts(f: Filters, bucket: str) -> list[datetime]:
 
 
 def volume_series(session: Session, f: Filters, bucket: str = "day") -> list[dict[str, Any]]:
-    """Mentions in scope per UTC hour or day, by sentiment, with net sentiment; every bucket of the range."""
-    when = _bucket(session, Mention.created_at, bucket)
+    """Mentions in scope per UTC hour or day, by sentiment, with net sentiment; every bucket of the range.
+
+    One aggregate per bucket, joined by UNION ALL into one statement: each reads its own slice of the
+    range off the index, and nothing sorts the range's mentions by bucket as a GROUP BY would."""
+    if bucket not in BUCKETS:
+        raise InvalidInput(f"unknown bucket {bucket!r}; use one of {', '.join(BUCKETS)}")
 
     def count(label: str) -> Any:
         return sa.func.sum(sa.case((Mention.sentiment == label, 1), else_=0))
 
-    # The scope query itself, given other columns: one pass over the range's rows, no second lookup.
-    query = (mentions_in_scope(session, f)
-             .with_only_columns(when, sa.func.count(), count("positive"), count("neutral"), count("negative"))
-             .group_by(when))
-    found = {_bucket_start(b): (n, int(p or 0), int(u or 0), int(g or 0)) for b, n, p, u, g in session.execute(query)}
+    starts = bucket_starts(f, bucket)
+    brands = _scope_brands(session, f)
+    per_bucket = [mentions_in_scope(session, bucket_filters(f, start, bucket), brands=brands).with_only_columns(
+        sa.literal(k).label("k"), sa.func.count(), count("positive"), count("neutral"), count("negative"))
+        for k, start in enumerate(starts)]
+    found: dict[int, tuple[int, int, int, int]] = {}
+    for first in range(0, len(per_bucket), BUCKETS_PER_QUERY):
+        for k, n, p, u, g in session.execute(sa.union_all(*per_bucket[first:first + BUCKETS_PER_QUERY])):
+            found[k] = (n, int(p or 0), int(u or 0), int(g or 0))
     rows = []
-    for start in bucket_starts(f, bucket):
-        n, pos, neu, neg = found.get(start, (0, 0, 0, 0))
+    for k, start in enumerate(starts):
+        n, pos, neu, neg = found[k]
         scored = pos + neu + neg
         rows.append({"start": start, "mentions": n, "positive": pos, "neutral": neu, "negative": neg,
                      "net_sentiment": round(100 * (pos - neg) / scored, 1) if scored else None})
@@ -375,6 +484,7 @@ def whole_buckets(now: datetime, length: timedelta, bucket: str) -> tuple[dateti
 
 def topic_series(session: Session, f: Filters, bucket: str = "day", *, top: int = 5) -> list[dict[str, Any]]:
     """Mentions in scope per bucket for the `top` topics of the range (topic as in `topic_trends`)."""
+    _without_jit(session)
     if session.get_bind().dialect.name == "postgresql":
         each = sa.func.jsonb_array_elements_text(Score.topics).table_valued("value").render_derived()
     else:
@@ -395,22 +505,58 @@ def topic_series(session: Session, f: Filters, bucket: str = "day", *, top: int 
             for topic in chosen for start in bucket_starts(f, bucket)]
 
 
-def _mention_list(session: Session, f: Filters, limit: int) -> list[dict[str, Any]]:
-    """Mentions in scope, the most followed author first, then newest."""
+def _mention_list(session: Session, f: Filters, limit: int,
+                  authors: Sequence[int] | None = None) -> list[dict[str, Any]]:
+    """Mentions in scope (of `authors` only, when given), the most followed author first, then newest."""
     query = (
-        mentions_in_scope(session, f)
+        mentions_in_scope(session, f, few=authors is not None)
         .with_only_columns(Mention.id, Mention.created_at, Mention.platform, Author.handle, Author.name,
                            Author.followers, Mention.sentiment, Mention.text, Mention.url)
         .outerjoin(Author, Author.id == Mention.author_id)
         .order_by(sa.func.coalesce(Author.followers, -1).desc(), Mention.created_at.desc(), Mention.id.desc())
         .limit(limit)
     )
+    if authors is not None:
+        query = query.where(Mention.author_id.in_(authors))
     return [dict(zip(MENTION_CSV_COLUMNS, row)) for row in session.execute(query)]
 
 
+# The most followed authors are walked this many at a time (plus everyone tied with the last of them),
+# at most WALK_STEPS times; a walk that has not filled the list by then gives way to sorting the range.
+WALK_AUTHORS = 500
+WALK_STEPS = 4
+
+
+def _most_followed_first(session: Session, f: Filters, limit: int) -> list[dict[str, Any]] | None:
+    """`_mention_list` without sorting the range: the mentions of the most followed authors, a batch of
+    authors at a time (off the followers index), until the list is full. Every later batch has fewer
+    followers, so its mentions sort after the ones found. None when the walk gives up."""
+    rows: list[dict[str, Any]] = []
+    below: int | None = None
+    for _ in range(WALK_STEPS):
+        query = sa.select(Author.followers).where(Author.followers >= 0)
+        if below is not None:
+            query = query.where(Author.followers < below)
+        counts = list(session.scalars(query.order_by(Author.followers.desc()).limit(WALK_AUTHORS)))
+        if not counts:
+            return None  # authors without a follower count, and mentions without an author, come last
+        low = counts[-1]
+        authors = list(session.scalars(sa.select(Author.id).where(Author.followers >= low, *(
+            [Author.followers < below] if below is not None else []))))
+        if len(authors) > 4 * WALK_AUTHORS:
+            return None  # a huge tie (say, everyone at 0 followers): the plain sort is as good
+        rows += _mention_list(session, f, limit - len(rows), authors)
+        if len(rows) == limit:
+            return rows
+        below = low
+    return None
+
+
 def top_mentions(session: Session, f: Filters, limit: int = 20) -> list[dict[str, Any]]:
-    """The mentions in scope with the widest reach (author followers), as plain rows."""
-    return _mention_list(session, f, limit)
+    """The mentions in scope with the widest reach (author followers), as plain rows. Over a long range
+    the most followed authors are looked at first, rather than sorting every mention of the range."""
+    found = _most_followed_first(session, f, limit)
+    return found if found is not None else _mention_list(session, f, limit)
 
 
 def bucket_filters(f: Filters, start: datetime, bucket: str = "day") -> Filters:
@@ -463,34 +609,55 @@ def spike_alerts(session: Session, f: Filters, *, limit: int = 100) -> list[dict
 
 def top_advocates(session: Session, f: Filters, limit: int = 20) -> list[dict[str, Any]]:
     """The promoters of the range (see `advocates`), the most positive mentions first, then reach."""
-    pos = sa.func.sum(sa.case((Mention.sentiment == "positive", 1), else_=0))
-    neg = sa.func.sum(sa.case((Mention.sentiment == "negative", 1), else_=0))
-    ranked = (
-        mentions_in_scope(session, f)
-        .with_only_columns(Mention.author_id.label("author_id"), pos.label("positive"), neg.label("negative"))
-        .where(Mention.author_id.is_not(None))
-        .group_by(Mention.author_id).having(sa.and_(pos >= REPEATED, pos > neg)).subquery()
-    )
-    query = (
-        sa.select(Author.platform, Author.handle, Author.name, Author.followers, ranked.c.positive, ranked.c.negative)
-        .join(ranked, ranked.c.author_id == Author.id)
-        .order_by(ranked.c.positive.desc(), sa.func.coalesce(Author.followers, -1).desc(), Author.id)
-        .limit(limit)
-    )
-    return [{"platform": p, "author_handle": h, "author_name": n, "author_followers": fl, "positive": int(pv),
-             "negative": int(nv)} for p, h, n, fl, pv, nv in session.execute(query)]
+    return _top_promoters(session, _author_tallies(session, f), limit)
+
+
+def _top_promoters(session: Session, tallies: dict[int, tuple[int, int]], limit: int) -> list[dict[str, Any]]:
+    """`top_advocates` from the tallies: the promoters with the most positive mentions, the followers of
+    only those looked up (a tier of equal counts at a time, the most followed first)."""
+    tiers: dict[int, list[int]] = {}
+    for author, (p, n) in tallies.items():
+        if p >= REPEATED and p > n:
+            tiers.setdefault(p, []).append(author)
+    out: list[dict[str, Any]] = []
+    for positive in sorted(tiers, reverse=True):
+        need = limit - len(out)
+        if need <= 0:
+            break
+        found = []
+        ids = tiers[positive]
+        for chunk in range(0, len(ids), 10_000):  # under every backend's limit of bound parameters
+            found += session.execute(
+                sa.select(Author.id, Author.platform, Author.handle, Author.name, Author.followers)
+                .where(Author.id.in_(ids[chunk:chunk + 10_000]))
+                .order_by(sa.func.coalesce(Author.followers, -1).desc(), Author.id).limit(need)).all()
+        found.sort(key=lambda r: (-(r.followers if r.followers is not None else -1), r.id))
+        out += [{"platform": r.platform, "author_handle": r.handle, "author_name": r.name,
+                 "author_followers": r.followers, "positive": positive, "negative": tallies[r.id][1]}
+                for r in found[:need]]
+    return out
 
 
 def advocates_over_time(session: Session, f: Filters, step: timedelta) -> list[dict[str, Any]]:
     """`advocates` for each successive `step` of the range (the last one may be shorter): an author is a
-    promoter or detractor of a period by their mentions in that period."""
-    rows = []
+    promoter or detractor of a period by their mentions in that period. One pass over the range's
+    mentions for all the periods."""
+    parts = []
     start = f.start
     while start < f.end:
-        part = replace(f, start=start, end=min(start + step, f.end))
-        rows.append({"start": start, "end": part.end, **advocates(session, part)})
-        start = part.end
-    return rows
+        parts.append(replace(f, start=start, end=min(start + step, f.end)))
+        start = parts[-1].end
+    by_part: list[dict[int, tuple[int, int]]] = [{} for _ in parts]
+    for (k, author), counts in _author_tallies(session, f, parts).items():
+        by_part[k][author] = counts
+    return [{"start": part.start, "end": part.end, **_advocate_figures(session, part, tallies)}
+            for part, tallies in zip(parts, by_part)]
+
+
+def advocates_and_top(session: Session, f: Filters, limit: int = 20) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """`advocates` and `top_advocates` from one pass over the range's mentions."""
+    tallies = _author_tallies(session, f)
+    return _advocate_figures(session, f, tallies), _top_promoters(session, tallies, limit)
 
 
 def csat(session: Session, f: Filters) -> dict[str, Any]:

@@ -202,7 +202,10 @@ class Customer(Base):
 
 class Author(Base):
     __tablename__ = "authors"
-    __table_args__ = (sa.UniqueConstraint("platform", "key", name="uq_authors_platform_key"),)
+    __table_args__ = (
+        sa.UniqueConstraint("platform", "key", name="uq_authors_platform_key"),
+        sa.Index("ix_authors_followers", "followers"),  # the most followed first (core.metrics.top_mentions)
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     platform: Mapped[str] = mapped_column(sa.String(20))
@@ -225,7 +228,8 @@ class Mention(Base):
     __tablename__ = "mentions"
     __table_args__ = (
         sa.UniqueConstraint("platform", "native_id", name="uq_mentions_platform_native_id"),
-        sa.Index("ix_mentions_created_at", "created_at"),
+        # The range scans of the reports and dashboard (core.metrics), with what they filter on.
+        sa.Index("ix_mentions_created_at", "created_at", "is_own", "platform"),
         sa.Index("ix_mentions_unscored", "scored_at", "id"),
         sa.Index("ix_mentions_conversation", "platform", "conversation_id"),
         sa.Index("ix_mentions_sentiment_time", "sentiment", "created_at"),
@@ -316,7 +320,11 @@ class Case(Base):
     __tablename__ = "cases"
     __table_args__ = (
         sa.Index("ix_cases_inbox", "status", "urgency", "first_response_due"),
-        sa.Index("ix_cases_assignee_status", "assignee_id", "status"),
+        # Each agent's cases by status, with what the Team page's workload reads (responder.team).
+        sa.Index("ix_cases_assignee_status", "assignee_id", "status", "opened_at", "first_response_at",
+                 "first_response_due"),
+        sa.Index("ix_cases_opened_at", "opened_at"),  # the cases of a period (core.metrics)
+        sa.Index("ix_cases_holds", "held_by_id", "hold_expires_at"),
         sa.Index("ix_cases_thread", "platform", "conversation_id"),
     )
 
@@ -361,7 +369,8 @@ class Reply(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True)
-    in_reply_to_id: Mapped[int] = mapped_column(sa.ForeignKey("mentions.id", ondelete="CASCADE"))
+    # Indexed for the foreign key: deleting mentions (retention, erasure) looks their replies up.
+    in_reply_to_id: Mapped[int] = mapped_column(sa.ForeignKey("mentions.id", ondelete="CASCADE"), index=True)
     platform: Mapped[str] = mapped_column(sa.String(20))
     text: Mapped[str] = mapped_column(sa.Text)
     state: Mapped[ReplyState] = mapped_column(_enum(ReplyState, "reply_state"), default=ReplyState.draft)
@@ -423,7 +432,9 @@ class AlertMention(Base):
     __tablename__ = "alert_mentions"
 
     alert_id: Mapped[int] = mapped_column(sa.ForeignKey("alerts.id", ondelete="CASCADE"), primary_key=True)
-    mention_id: Mapped[int] = mapped_column(sa.ForeignKey("mentions.id", ondelete="CASCADE"), primary_key=True)
+    # Its own index too (the primary key leads with alert_id): deleting mentions looks their links up.
+    mention_id: Mapped[int] = mapped_column(sa.ForeignKey("mentions.id", ondelete="CASCADE"), primary_key=True,
+                                            index=True)
 
 
 class Notification(Base):

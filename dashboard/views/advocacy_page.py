@@ -5,6 +5,7 @@ and customer satisfaction (CSAT) from the closing survey. Figures come from `cor
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -98,11 +99,22 @@ def render() -> None:
 @st.cache_data(ttl=120, max_entries=100, show_spinner="Counting authors…")
 def _figures(_db: Database, url: str, start: datetime, end: datetime, brand: str | None, platform: str | None,
              step: timedelta) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
-    """Everything the page shows for one set of filters; cached per database (`url`) and minute."""
+    """Everything the page shows for one set of filters; cached per database (`url`) and minute.
+
+    The two passes over the period's mentions (per author, and per author and step) run side by side,
+    each on its own connection: the first render of a minute waits for the longer one, not for both."""
     f = metrics.Filters(start=start, end=end, brand=brand, platform=platform)
-    with _db.session() as session:
-        return (metrics.advocates(session, f), metrics.advocates_over_time(session, f, step),
-                metrics.top_advocates(session, f, TOP_ADVOCATES), metrics.csat(session, f))
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        over_time = pool.submit(_over_time, _db, f, step)
+        with _db.session() as session:
+            people, top = metrics.advocates_and_top(session, f, TOP_ADVOCATES)
+            csat = metrics.csat(session, f)
+        return people, over_time.result(), top, csat
+
+
+def _over_time(db: Database, f: metrics.Filters, step: timedelta) -> list[dict[str, Any]]:
+    with db.session() as session:
+        return metrics.advocates_over_time(session, f, step)
 
 
 def _pct(value: float | None) -> str:

@@ -7,6 +7,7 @@ lays it out. Mention text and author names go into dataframes, never into Markdo
 from __future__ import annotations
 
 import functools
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -102,12 +103,22 @@ def render() -> None:
 @st.cache_data(ttl=120, max_entries=100, show_spinner="Counting mentions…")
 def _figures(_db: Database, url: str, start: datetime, end: datetime, brand: str | None, platform: str | None,
              bucket: str) -> dict[str, Any]:
-    """Everything the page charts for one set of filters; cached per database (`url`) and minute."""
+    """Everything the page charts for one set of filters; cached per database (`url`) and minute.
+
+    The two passes over the period's mentions (volume and topics) run side by side, each on its own
+    connection: the first render of a minute waits for the longer one rather than for both."""
     f = metrics.Filters(start=start, end=end, brand=brand, platform=platform)
-    with _db.session() as session:
-        return {"series": metrics.volume_series(session, f, bucket), "voice": metrics.share_of_voice(session, f),
-                "topics": metrics.topic_series(session, f, bucket), "spikes": metrics.spike_alerts(session, f),
-                "top": metrics.top_mentions(session, f, TOP_MENTIONS)}
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        topics = pool.submit(_topic_series, _db, f, bucket)
+        with _db.session() as session:
+            found = {"series": metrics.volume_series(session, f, bucket), "voice": metrics.share_of_voice(session, f),
+                     "spikes": metrics.spike_alerts(session, f), "top": metrics.top_mentions(session, f, TOP_MENTIONS)}
+        return {**found, "topics": topics.result()}
+
+
+def _topic_series(db: Database, f: metrics.Filters, bucket: str) -> list[dict[str, Any]]:
+    with db.session() as session:
+        return metrics.topic_series(session, f, bucket)
 
 
 def _own_share(voice: list[dict[str, Any]]) -> float | None:

@@ -97,7 +97,7 @@ def test_db_downgrade_and_upgrade_commands(tmp_path: Path) -> None:
     (tmp_path / "config.yaml").write_text("database:\n  url: sqlite:///e.db\n")
     assert "current: None" in earful("db", "current", cwd=tmp_path).stdout
     assert earful("db", "upgrade", cwd=tmp_path).returncode == 0
-    assert "current: 0004" in earful("db", "current", cwd=tmp_path).stdout
+    assert "current: 0005" in earful("db", "current", cwd=tmp_path).stdout
     assert earful("db", "downgrade", "base", cwd=tmp_path).returncode == 0
     assert "current: None" in earful("db", "current", cwd=tmp_path).stdout
 
