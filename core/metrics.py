@@ -170,19 +170,25 @@ def share_of_voice(session: Session, f: Filters) -> list[dict[str, Any]]:
     return sorted(out, key=lambda r: (-r["mentions"], r["brand"]))
 
 
-def _topic_counts(session: Session, f: Filters, start: datetime, end: datetime) -> dict[str, int]:
-    scope = mentions_in_scope(session, f, start=start, end=end).subquery()
-    _without_jit(session)
+def _with_topics(session: Session, query: sa.Select[Any]) -> tuple[sa.Select[Any], Any]:
+    """`query` (over mentions) joined to the topics of each mention's current score (the one its
+    scored_at names), a row per topic; returns the query and the topic column.
+
+    A plain join, so that the planner chooses: for a week of 1M mentions PostgreSQL reads each
+    mention's score through the mention_id index (a nested loop, in its parallel workers); when the
+    period holds most mentions it hash-joins the scores table, which is then cheaper."""
     if session.get_bind().dialect.name == "postgresql":
         each = sa.func.jsonb_array_elements_text(Score.topics).table_valued("value").render_derived()
     else:
         each = sa.func.json_each(Score.topics).table_valued("value")
-    query = (
-        sa.select(each.c.value, sa.func.count(sa.distinct(Mention.id)))
-        .select_from(Mention).join(scope, scope.c.id == Mention.id)
-        .join(Score, sa.and_(Score.mention_id == Mention.id, Score.created_at == Mention.scored_at))
-        .join(each, sa.true()).group_by(each.c.value)
-    )
+    current = sa.and_(Score.mention_id == Mention.id, Score.created_at == Mention.scored_at)
+    return query.join(Score, current).join(each, sa.true()), each.c.value
+
+
+def _topic_counts(session: Session, f: Filters, start: datetime, end: datetime) -> dict[str, int]:
+    _without_jit(session)
+    query, topic = _with_topics(session, mentions_in_scope(session, f, start=start, end=end))
+    query = query.with_only_columns(topic, sa.func.count(sa.distinct(Mention.id))).group_by(topic)
     return {str(t): n for t, n in session.execute(query)}
 
 
@@ -485,16 +491,9 @@ def whole_buckets(now: datetime, length: timedelta, bucket: str) -> tuple[dateti
 def topic_series(session: Session, f: Filters, bucket: str = "day", *, top: int = 5) -> list[dict[str, Any]]:
     """Mentions in scope per bucket for the `top` topics of the range (topic as in `topic_trends`)."""
     _without_jit(session)
-    if session.get_bind().dialect.name == "postgresql":
-        each = sa.func.jsonb_array_elements_text(Score.topics).table_valued("value").render_derived()
-    else:
-        each = sa.func.json_each(Score.topics).table_valued("value")
     when = _bucket(session, Mention.created_at, bucket)
-    query = (
-        mentions_in_scope(session, f).with_only_columns(when, each.c.value, sa.func.count(sa.distinct(Mention.id)))
-        .join(Score, sa.and_(Score.mention_id == Mention.id, Score.created_at == Mention.scored_at))
-        .join(each, sa.true()).group_by(when, each.c.value)
-    )
+    query, value = _with_topics(session, mentions_in_scope(session, f))
+    query = query.with_only_columns(when, value, sa.func.count(sa.distinct(Mention.id))).group_by(when, value)
     counts: dict[tuple[datetime, str], int] = {}
     totals: dict[str, int] = {}
     for b, topic, n in session.execute(query):

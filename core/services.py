@@ -108,8 +108,10 @@ def stop_scheduler(scheduler, runtime, config_path: str | None) -> None:  # type
 
 def dashboard_command(settings: Settings) -> list[str]:
     app = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
+    # dashboard.serve imports pandas and altair before handing over to Streamlit's own command line,
+    # so the first visitor does not wait for them.
     return [
-        sys.executable, "-m", "streamlit", "run", str(app),
+        sys.executable, "-m", "dashboard.serve", "run", str(app),
         "--server.headless", "true",
         "--server.address", settings.dashboard.host,
         "--server.port", str(settings.dashboard.port),
