@@ -8,6 +8,8 @@ client libraries built on requests (tweepy, praw).
 
 from __future__ import annotations
 
+import logging
+import re
 from email.utils import parsedate_to_datetime
 from datetime import datetime, timezone
 from typing import Any
@@ -96,3 +98,29 @@ class TimeoutSession(requests.Session):
         given = kwargs.get("timeout")
         kwargs["timeout"] = self.timeout if given is None else min(float(given), self.timeout)
         return super().request(method, url, *args, **kwargs)
+
+
+class HideInLogs(logging.Filter):
+    """Replaces what `pattern`'s last group matches in a log message with "[hidden]".
+
+    Client libraries log their requests at DEBUG with the credential in them (tweepy the
+    Authorization header, googleapiclient the `key=` of the URL); a source hides it on the
+    library's own loggers with `hide_in_logs`.
+    """
+
+    def __init__(self, pattern: str, needle: str) -> None:
+        super().__init__()
+        self.pattern = re.compile(pattern)
+        self.needle = needle
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self.needle in message:
+            record.msg, record.args = self.pattern.sub(r"\1[hidden]", message), ()
+        return True
+
+
+def hide_in_logs(loggers: tuple[str, ...], pattern: str, needle: str) -> None:
+    """Hide a credential matched by `pattern` (group 1 is kept, the rest hidden) on `loggers`."""
+    for name in loggers:
+        logging.getLogger(name).addFilter(HideInLogs(pattern, needle))

@@ -22,7 +22,6 @@ from __future__ import annotations
 import dataclasses
 
 import logging
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -35,7 +34,7 @@ from core.errors import AuthFailed, ConfigError, PlatformError, RateLimited, Una
 from core.mention import AuthorIn, MentionIn
 from listener.base import Batch, map_each
 from listener.enrich import BrandMatcher
-from listener.http import TimeoutSession
+from listener.http import TimeoutSession, hide_in_logs
 from listener.query import to_x
 from listener.sandbox.credentials import XCredentials
 from listener.sandbox.redirect import redirect_session
@@ -44,19 +43,8 @@ from listener.text import parse_timestamp, query_key
 log = logging.getLogger(__name__)
 
 
-class _HideAuthorization(logging.Filter):
-    """tweepy logs every request's headers at DEBUG, the bearer token included: hide the value."""
-
-    HEADER = re.compile(r"""(['"]Authorization['"]: *['"])[^'"]*""")
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if "Authorization" in message:
-            record.msg, record.args = self.HEADER.sub(r"\1[hidden]", message), ()
-        return True
-
-
-logging.getLogger("tweepy.client").addFilter(_HideAuthorization())
+# tweepy logs every request's headers at DEBUG, the bearer token included.
+hide_in_logs(("tweepy.client",), r"""(['"]Authorization['"]: *['"])[^'"]*""", "Authorization")
 
 PLATFORM = "x"
 REAL_BASE_URL = "https://api.twitter.com"

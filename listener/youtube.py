@@ -26,8 +26,6 @@ from functools import partial
 
 import http.client
 import json
-import logging
-import re
 from datetime import datetime, timedelta
 from typing import Any, Callable, Mapping, Sequence
 from zoneinfo import ZoneInfo
@@ -42,6 +40,7 @@ from core.mention import AuthorIn, MentionIn
 from core.models import utcnow
 from listener.base import Batch, Page, map_each, sweep
 from listener.enrich import BrandMatcher
+from listener.http import hide_in_logs
 from listener.query import to_youtube
 from listener.sandbox.credentials import YouTubeCredentials
 from listener.text import parse_timestamp, query_key
@@ -49,20 +48,8 @@ from listener.text import parse_timestamp, query_key
 PLATFORM = "youtube"
 
 
-class _HideApiKey(logging.Filter):
-    """googleapiclient logs every request URL at DEBUG, the `key=` API key included: hide the value."""
-
-    KEY = re.compile(r"([?&]key=)[^&\s'\"]+")
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if "key=" in message:
-            record.msg, record.args = self.KEY.sub(r"\1[hidden]", message), ()
-        return True
-
-
-for _name in ("googleapiclient.discovery", "googleapiclient.http"):
-    logging.getLogger(_name).addFilter(_HideApiKey())
+# googleapiclient logs every request URL at DEBUG, the `key=` API key included.
+hide_in_logs(("googleapiclient.discovery", "googleapiclient.http"), r"([?&]key=)[^&\s'\"]+", "key=")
 PAGE = 100  # the most commentThreads.list returns
 QUOTA_ZONE = ZoneInfo("America/Los_Angeles")
 QUOTA_REASONS = frozenset({"quotaExceeded", "dailyLimitExceeded"})
