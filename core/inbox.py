@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from core import audit
+from core.store import chunks
 from core.errors import InvalidInput
 from core.mention import PLATFORMS
 from core.models import Author, Brand, Case, Mention, MentionBrand, Role, User, utcnow
@@ -249,7 +250,7 @@ def list_inbox(
 def _load_rows(session: Session, ids: Sequence[int], now: datetime) -> list[InboxRow]:
     """The rows of the given mention ids, in the order of ids."""
     found: dict[int, InboxRow] = {}
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids, 500):
         brands: dict[int, list[str]] = {}
         for mention_id, name in session.execute(
             sa.select(MentionBrand.mention_id, Brand.name)
@@ -299,11 +300,6 @@ def _load_rows(session: Session, ids: Sequence[int], now: datetime) -> list[Inbo
                 case_status=r.status.value if r.status is not None else None,
             )
     return [found[i] for i in ids if i in found]
-
-
-def _chunks(items: Sequence[int], size: int = 500) -> Iterable[Sequence[int]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def inbox_filter_options(session: Session) -> InboxFilterOptions:

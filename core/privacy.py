@@ -35,6 +35,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from core import audit
+from core.store import chunks
 from core.config import Settings
 from core.db import Database
 from core.errors import InvalidInput
@@ -55,15 +56,10 @@ ERASED = "[erased]"
 PUBLISHED = (ReplyState.sent, ReplyState.sending, ReplyState.verify)
 
 
-def _chunks(items: Sequence[Any], size: int = BATCH) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 def _delete_where_in(session: Session, column: Any, ids: Sequence[int]) -> int:
     """DELETE ... WHERE column IN (ids), chunked; returns the rows deleted."""
     deleted = 0
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids, BATCH):
         result = session.execute(
             sa.delete(column.class_).where(column.in_(chunk)).execution_options(synchronize_session=False)
         )
@@ -195,7 +191,7 @@ def erase_author(session: Session, actor: User, platform: str, key_or_handle: st
         sa.select(Mention.case_id).where(Mention.author_id.in_(author_ids), Mention.case_id.is_not(None)))}
 
     # Replies to the person's posts: published ones stay (redacted), the rest go.
-    replies = [r for chunk in _chunks(mention_ids)
+    replies = [r for chunk in chunks(mention_ids, BATCH)
                for r in session.scalars(sa.select(Reply).where(Reply.in_reply_to_id.in_(chunk)))]
     kept = [r for r in replies if r.state in PUBLISHED]
     dropped_ids = [r.id for r in replies if r.state not in PUBLISHED]
@@ -211,7 +207,7 @@ def erase_author(session: Session, actor: User, platform: str, key_or_handle: st
 
     scores = _delete_mention_children(session, mention_ids)
     _delete_where_in(session, Mention.id, gone)
-    for chunk in _chunks(tombstones):
+    for chunk in chunks(tombstones, BATCH):
         session.execute(
             sa.update(Mention).where(Mention.id.in_(chunk)).values(
                 text=ERASED, title=None, url=None, raw={}, author_id=None, language=None, likes=0, reposts=0,
@@ -220,7 +216,7 @@ def erase_author(session: Session, actor: User, platform: str, key_or_handle: st
         )
 
     cases_deleted, cases_kept = _settle_cases(session, sorted(touched_cases), author_ids, customer_ids)
-    for chunk in _chunks(author_ids):  # anything else that still points at them
+    for chunk in chunks(author_ids, BATCH):  # anything else that still points at them
         session.execute(sa.update(Case).where(Case.author_id.in_(chunk)).values(author_id=None)
                         .execution_options(synchronize_session=False))
     _delete_where_in(session, Author.id, author_ids)
@@ -368,7 +364,7 @@ def apply_retention(session: Session, days: int, now: datetime, *, limit: int | 
         if not chunk:
             break
         ids = list(session.scalars(sa.select(Mention.id).where(Mention.case_id.in_(chunk))))
-        for part in _chunks(ids, batch_size):
+        for part in chunks(ids, batch_size):
             scores += _delete_mention_children(session, part)
             _delete_where_in(session, Reply.in_reply_to_id, part)
         _delete_where_in(session, Reply.case_id, chunk)

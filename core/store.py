@@ -46,7 +46,8 @@ def dialect_insert(session: Session, model: Any) -> Any:
     return insert(getattr(model, "__table__", model))
 
 
-def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    """`items` in slices of at most `size` (bound-parameter lists and batched writes)."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
@@ -92,14 +93,14 @@ def upsert_authors(session: Session, authors: Iterable[AuthorIn], now: datetime)
             "updated_at": stmt.excluded.updated_at,
         },
     )
-    for chunk in _chunks(rows):
+    for chunk in chunks(rows):
         session.execute(stmt, list(chunk))
     ids: dict[tuple[str, str], int] = {}
     by_platform: dict[str, list[str]] = {}
     for platform, key in latest:
         by_platform.setdefault(platform, []).append(key)
     for platform, keys in by_platform.items():
-        for chunk in _chunks(keys):
+        for chunk in chunks(keys):
             for author_id, key in session.execute(
                 sa.select(Author.id, Author.key).where(Author.platform == platform, Author.key.in_(chunk))
             ):
@@ -138,7 +139,7 @@ def store_batch(
     for platform, native_id in unique:
         by_platform.setdefault(platform, []).append(native_id)
     for platform, native_ids in by_platform.items():
-        for chunk in _chunks(native_ids):
+        for chunk in chunks(native_ids):
             for mention_id, native_id in session.execute(
                 sa.select(Mention.id, Mention.native_id).where(
                     Mention.platform == platform, Mention.native_id.in_(chunk)
@@ -181,7 +182,7 @@ def store_batch(
         table = Mention.__table__
         stmt = stmt.returning(table.c.id, table.c.platform, table.c.native_id)
         new_ids: dict[tuple[str, str], int] = {}
-        for chunk in _chunks(new_rows):
+        for chunk in chunks(new_rows):
             for mention_id, platform, native_id in session.execute(stmt, list(chunk)):
                 new_ids[(platform, native_id)] = mention_id
         inserted_ids = list(new_ids.values())
@@ -223,7 +224,7 @@ def _link_brands(session: Session, stored: Sequence[tuple[int, MentionIn]]) -> N
     ]
     if rows:
         stmt = dialect_insert(session, MentionBrand).on_conflict_do_nothing()
-        for chunk in _chunks(rows):
+        for chunk in chunks(rows):
             session.execute(stmt, list(chunk))
 
 
@@ -276,7 +277,7 @@ def record_scores(session: Session, results: Sequence[Any], *, now: datetime) ->
         index_elements=["mention_id", "model_version"],
         set_={k: getattr(stmt.excluded, k) for k in rows[0] if k not in ("mention_id", "model_version")},
     )
-    for chunk in _chunks(rows):
+    for chunk in chunks(rows):
         session.execute(stmt, list(chunk))
     table = Mention.__table__
     session.execute(
