@@ -230,6 +230,7 @@ class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.sessions = sessionmaker(engine, expire_on_commit=False)
+        self._schema: str | None = None  # PostgreSQL's current_schema(), read once for lock keys
 
     @property
     def is_postgres(self) -> bool:
@@ -268,7 +269,9 @@ class Database:
         if self.is_postgres:
             with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 # Advisory locks are per database: the schema keeps two Earfuls sharing one apart.
-                key = lock_key(f"{conn.scalar(sa.text('SELECT current_schema()'))}/{name}")
+                if self._schema is None:
+                    self._schema = str(conn.scalar(sa.text("SELECT current_schema()")))
+                key = lock_key(f"{self._schema}/{name}")
                 if wait:
                     conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": key})
                     held = True
