@@ -17,7 +17,8 @@ from listener.text import query_key
 from tests.fakes.polling import DEMO_MATCHER, Poller
 from tests.fakes.sandbox_fixtures import FrozenClock, clock, sandbox  # noqa: F401  (fixtures)
 
-TIMEOUT = 0.5
+TIMEOUT = 5.0  # generous: a loaded CI machine must not turn a slow answer into a failed poll
+SHORT_TIMEOUT = 0.5  # only where a fault must time out, so the test stays fast
 ONE_SEARCH = BrandMatcher.from_brands([BrandConfig(name="Skylark Air", queries=[QueryConfig(expression='"skylark air"')])])
 LATEST = "/posts.json"
 SEARCH = "/search.json"
@@ -31,10 +32,11 @@ def poller(db, sandbox: Sandbox, clock: FrozenClock):  # noqa: F811
     source.close()
 
 
-def make_source(sb: Sandbox, matcher: BrandMatcher = DEMO_MATCHER, **config: object) -> discourse.DiscourseListener:
+def make_source(sb: Sandbox, matcher: BrandMatcher = DEMO_MATCHER, *, timeout: float = TIMEOUT,
+                **config: object) -> discourse.DiscourseListener:
     options = {"sandbox": True, **config}
     conf = DiscourseSource(name="forum", platform="discourse", base_url=sb.base_urls["discourse"], **options)
-    return discourse.build(conf, matcher, timeout=TIMEOUT)
+    return discourse.build(conf, matcher, timeout=timeout)
 
 
 def mentions(db) -> dict[str, Mention]:
@@ -110,10 +112,13 @@ def test_rate_limit_pauses_until_retry_after(with_reset: bool, poller: Poller, s
 
 @pytest.mark.parametrize("kind", [FaultKind.SERVER_ERROR, FaultKind.DELAY, FaultKind.MALFORMED, FaultKind.DISCONNECT])
 def test_transient_failures_back_off_and_recover(kind: FaultKind, poller: Poller, sandbox: Sandbox) -> None:  # noqa: F811
-    sandbox.inject("discourse", kind, route=LATEST, delay_s=TIMEOUT * 4)
+    steady, poller.source = poller.source, make_source(sandbox, ONE_SEARCH, timeout=SHORT_TIMEOUT)
+    sandbox.inject("discourse", kind, route=LATEST, delay_s=SHORT_TIMEOUT * 4)
     outcome = poller.poll()
     assert outcome.status == "unavailable", outcome
     assert poller.row().health == SourceHealth.degraded and poller.stored() == []
+    poller.source.close()
+    poller.source = steady  # recovery is polled with the usual timeout
     poller.unpause()
     assert poller.poll().status == "ok" and poller.stored()
 

@@ -15,7 +15,8 @@ from listener.sandbox import FaultKind, Sandbox
 from tests.fakes.polling import DEMO_MATCHER, Poller
 from tests.fakes.sandbox_fixtures import FrozenClock, clock, sandbox  # noqa: F401  (fixtures)
 
-TIMEOUT = 0.5
+TIMEOUT = 5.0  # generous: a loaded CI machine must not turn a slow answer into a failed poll
+SHORT_TIMEOUT = 0.5  # only where a fault must time out, so the test stays fast
 PAGE = 5  # small pages, so the brand channel spans several
 THREADS = "/youtube/v3/commentThreads"
 
@@ -27,10 +28,10 @@ def poller(db, sandbox: Sandbox, clock: FrozenClock):  # noqa: F811
     source.close()
 
 
-def make_source(sb: Sandbox, clock: FrozenClock, **config: object) -> youtube.YouTubeListener:
+def make_source(sb: Sandbox, clock: FrozenClock, *, timeout: float = TIMEOUT, **config: object) -> youtube.YouTubeListener:
     options = {"sandbox": True, "channel_ids": (sb.accounts()["youtube"]["id"],), **config}
     conf = YouTubeSource(name="yt", platform="youtube", base_url=sb.base_urls["youtube"], **options)
-    return youtube.build(conf, DEMO_MATCHER, timeout=TIMEOUT, clock=clock, page_size=PAGE)
+    return youtube.build(conf, DEMO_MATCHER, timeout=timeout, clock=clock, page_size=PAGE)
 
 
 def mentions(db) -> dict[str, Mention]:
@@ -102,12 +103,16 @@ def test_a_429_without_reset_backs_off(poller: Poller, sandbox: Sandbox, clock: 
 
 
 @pytest.mark.parametrize("kind", [FaultKind.SERVER_ERROR, FaultKind.DELAY, FaultKind.MALFORMED, FaultKind.DISCONNECT])
-def test_transient_failures_back_off_and_recover(kind: FaultKind, poller: Poller, sandbox: Sandbox) -> None:  # noqa: F811
+def test_transient_failures_back_off_and_recover(kind: FaultKind, poller: Poller, sandbox: Sandbox,
+                                                 clock: FrozenClock) -> None:  # noqa: F811
     times = 2 if kind == FaultKind.DISCONNECT else 1  # httplib2 retries a dropped connection once by itself
-    sandbox.inject("youtube", kind, route=THREADS, times=times, delay_s=TIMEOUT * 4, status=503)
+    steady, poller.source = poller.source, make_source(sandbox, clock, timeout=SHORT_TIMEOUT)
+    sandbox.inject("youtube", kind, route=THREADS, times=times, delay_s=SHORT_TIMEOUT * 4, status=503)
     outcome = poller.poll()
     assert outcome.status == "unavailable", outcome
     assert poller.row().health == SourceHealth.degraded and poller.stored() == []
+    poller.source.close()
+    poller.source = steady  # recovery is polled with the usual timeout
     poller.unpause()
     assert poller.poll().status == "ok" and poller.stored()
 

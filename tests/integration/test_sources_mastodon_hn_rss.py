@@ -13,18 +13,19 @@ from listener.sandbox import FaultKind, Sandbox
 from tests.fakes.polling import DEMO_MATCHER, Poller
 from tests.fakes.sandbox_fixtures import clock, sandbox  # noqa: F401  (fixtures)
 
-TIMEOUT = 0.5
+TIMEOUT = 5.0  # generous: a loaded CI machine must not turn a slow answer into a failed poll
+SHORT_TIMEOUT = 0.5  # only where a fault must time out, so the test stays fast
 
 
-def build(platform: str, sb: Sandbox):
+def build(platform: str, sb: Sandbox, timeout: float = TIMEOUT):
     if platform == "mastodon":
         conf = MastodonSource(name="m", platform="mastodon", sandbox=True, base_url=sb.base_urls["mastodon"])
-        return mastodon.build(conf, DEMO_MATCHER, timeout=TIMEOUT)
+        return mastodon.build(conf, DEMO_MATCHER, timeout=timeout)
     if platform == "hackernews":
         conf = HackerNewsSource(name="hn", platform="hackernews", sandbox=True, base_url=sb.base_urls["hackernews"])
-        return hackernews.build(conf, DEMO_MATCHER, timeout=TIMEOUT)
+        return hackernews.build(conf, DEMO_MATCHER, timeout=timeout)
     conf = RssSource(name="feeds", platform="rss", sandbox=True, feeds=tuple(sb.rss_feeds.values()))
-    return rss.build(conf, DEMO_MATCHER, timeout=TIMEOUT)
+    return rss.build(conf, DEMO_MATCHER, timeout=timeout)
 
 
 SEARCH_ROUTE = {"mastodon": "/api/v2/search", "hackernews": "/api/v1/search_by_date", "rss": None}
@@ -80,10 +81,12 @@ def test_rate_limit_pauses_only_this_source(platform: str, with_reset: bool, db,
 @pytest.mark.parametrize("platform", PLATFORMS)
 @pytest.mark.parametrize("kind", [FaultKind.SERVER_ERROR, FaultKind.DELAY, FaultKind.MALFORMED, FaultKind.DISCONNECT])
 def test_transient_failures_back_off_and_recover(platform: str, kind: FaultKind, db, sandbox, clock) -> None:  # noqa: F811
-    poller = Poller(db, build(platform, sandbox), clock)
+    poller = Poller(db, build(platform, sandbox, timeout=SHORT_TIMEOUT), clock)
     times = 2 if platform == "rss" else 1  # rss: every feed must fail for the source to fail
-    sandbox.inject(platform, kind, route=SEARCH_ROUTE[platform], times=times, delay_s=TIMEOUT * 4)
+    sandbox.inject(platform, kind, route=SEARCH_ROUTE[platform], times=times, delay_s=SHORT_TIMEOUT * 4)
     outcome = poller.poll()
+    poller.source.close()
+    poller.source = build(platform, sandbox)  # recovery is polled with the usual timeout
     if platform == "rss" and kind == FaultKind.MALFORMED:
         assert outcome.status == "ok"  # an unreadable feed is logged and skipped like a bad item
     else:
