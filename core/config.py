@@ -484,6 +484,9 @@ class SourceBase(Section):
     name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     enabled: bool = True
     interval_seconds: int = Field(300, ge=5)
+    # Per-request timeout of the platform client while polling: a silent platform fails the poll
+    # (backed off and retried) instead of holding the listener.
+    timeout_seconds: float = Field(20.0, gt=0, le=300)
     # Talk to the local sandbox with its published test credentials instead of the real platform.
     sandbox: bool = False
     dry_run: bool = False

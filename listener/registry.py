@@ -1,6 +1,6 @@
 """Builds a `Source` from its configuration: one module per platform, loaded on first use.
 
-Each platform module `listener/<platform>.py` exposes `build(config, matcher) -> Source`. Importing lazily
+Each platform module `listener/<platform>.py` exposes `build(config, matcher, *, timeout) -> Source`. Importing lazily
 keeps `earful stats` from loading eight client libraries it does not need.
 """
 
@@ -23,4 +23,4 @@ def build_source(config: SourceBase, matcher: BrandMatcher | None = None) -> Sou
         if exc.name == f"listener.{platform}":
             raise ConfigError(f"platform {platform!r} has no source module yet", key=f"sources.{config.name}") from None
         raise
-    return module.build(config, matcher)
+    return module.build(config, matcher, timeout=config.timeout_seconds)

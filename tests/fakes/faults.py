@@ -41,7 +41,7 @@ brands:
 """
 
 
-def sources_yaml(sb: Sandbox, names: tuple[str, ...], interval_s: int = 5) -> str:
+def sources_yaml(sb: Sandbox, names: tuple[str, ...], interval_s: int = 5, timeout_s: float = 20.0) -> str:
     """Sandbox sources for `names` (platform names of the sandbox; discourse is called forum)."""
     urls = sb.base_urls
     owned = sb.accounts()
@@ -58,7 +58,8 @@ def sources_yaml(sb: Sandbox, names: tuple[str, ...], interval_s: int = 5) -> st
         "forum": f'{{name: forum, platform: discourse, sandbox: true, base_url: "{urls["discourse"]}"',
         "rss": f'{{name: rss, platform: rss, sandbox: true, feeds: [{", ".join(map(repr, sb.rss_feeds.values()))}]',
     }
-    return "sources:\n" + "".join(f"  - {entries[n]}, interval_seconds: {interval_s}}}\n" for n in names)
+    return "sources:\n" + "".join(f"  - {entries[n]}, interval_seconds: {interval_s}, timeout_seconds: {timeout_s}}}\n"
+                                   for n in names)
 
 
 def clean_env() -> dict[str, str]:

@@ -10,7 +10,6 @@ is collected exactly once, the same set an uninterrupted poll of the same sandbo
 from __future__ import annotations
 
 import json
-import textwrap
 from datetime import timedelta
 from pathlib import Path
 
@@ -31,21 +30,11 @@ FAULTS = {
     "forum": ("discourse", FaultKind.MALFORMED, {"times": 2}, "not valid JSON"),
     "rss": ("rss", FaultKind.DISCONNECT, {"times": 2}, "connection failed"),
 }
-# The clients' 20 s timeout cut to 2 s in the child, so a slow answer is a timeout within the test's time.
-SHORT_TIMEOUT = textwrap.dedent("""
-    import importlib
-    import listener.registry
-    def _build_source(config, matcher=None):
-        return importlib.import_module(f"listener.{config.platform}").build(config, matcher, timeout=2.0)
-    listener.registry.build_source = _build_source
-""")
-
-
 @pytest.mark.timeout(150)
 def test_the_listener_rides_out_429_500_timeouts_and_bad_payloads_and_loses_nothing(tmp_path: Path) -> None:
     world = World(seed=7, rate_per_min=3, backlog=timedelta(hours=3))
     with Sandbox(world, port=0) as sb:
-        sources = ff.sources_yaml(sb, SOURCES)
+        sources = ff.sources_yaml(sb, SOURCES, timeout_s=2.0)  # a slow answer times out within the test
         folder = tmp_path / "faulty"
         folder.mkdir()
         config = folder / "config.yaml"
@@ -55,7 +44,7 @@ def test_the_listener_rides_out_429_500_timeouts_and_bad_payloads_and_loses_noth
         for platform, kind, options, _ in FAULTS.values():
             sb.inject(platform, kind, **options)
         log = tmp_path / "listener.log"
-        proc = ff.earful(config, "run", "--role", "listener", log=log, prelude=SHORT_TIMEOUT)
+        proc = ff.earful(config, "run", "--role", "listener", log=log)
         db = Database.open(f"sqlite:///{folder / 'earful.db'}")
         errors: dict[str, str] = {}
 

@@ -58,6 +58,8 @@ def test_earful_config_env_picks_the_file(tmp_path: Path) -> None:
         ("sources:\n  - {name: a, platform: myspace}\n", "sources[0]: unknown platform"),
         ("sources:\n  - {name: a, platform: rss, feeds: ['https://x.test/f'], interval_seconds: soon}\n",
          "sources[0].interval_seconds: Input should be a valid integer"),
+        ("sources:\n  - {name: a, platform: rss, feeds: ['https://x.test/f'], timeout_seconds: 0}\n",
+         "sources[0].timeout_seconds: Input should be greater than 0"),
         ("brands:\n  - {name: A, queries: []}\n", "brands[0].queries"),
         ("database:\n  url: mysql://x/y\n", "database.url: "),
         ("sources:\n  - {name: a, platform: mastodon, access_token: '${NOT_SET_ANYWHERE}'}\n",
