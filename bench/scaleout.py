@@ -59,7 +59,7 @@ def seed(db: Database, n: int) -> None:
 def reset(db: Database) -> None:
     with db.session() as s:
         s.execute(sa.delete(Score))
-        s.execute(sa.update(Mention).values(scored_at=None, sentiment=None, urgency=None))
+        s.execute(sa.update(Mention).values(scored_at=None, sentiment=None, urgency=None, topics=None))
 
 
 def write_config(folder: Path, url: str, threads: int) -> Path:

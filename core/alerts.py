@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from core import audit, detect, notify
 from core.config import AlertsConfig
 from core.errors import Conflict, InvalidInput
-from core.models import Alert, AlertMention, AlertStatus, Brand, Mention, MentionBrand, Notification, Role, Score, User
+from core.models import Alert, AlertMention, AlertStatus, Brand, Mention, MentionBrand, Notification, Role, User
 from core.users import require
 
 log = logging.getLogger(__name__)
@@ -43,13 +43,11 @@ def thresholds(config: AlertsConfig) -> detect.Thresholds:
 
 
 def has_topic(session: Session, topic: str) -> sa.ColumnElement[bool]:
-    """True for a mention whose newest score (the one its scored_at copies) lists `topic`."""
+    """True for a mention whose newest score lists `topic` (copied onto the mention with its sentiment)."""
     if session.get_bind().dialect.name == "postgresql":
-        listed = sa.func.jsonb_exists(Score.topics, topic)
-        return sa.exists().where(Score.mention_id == Mention.id, Score.created_at == Mention.scored_at, listed)
-    each = sa.func.json_each(Score.topics).table_valued("value")
-    return sa.exists(sa.select(1).select_from(Score).join(each, sa.true()).where(
-        Score.mention_id == Mention.id, Score.created_at == Mention.scored_at, each.c.value == topic))
+        return sa.func.coalesce(sa.func.jsonb_exists(Mention.topics, topic), False)
+    each = sa.func.json_each(Mention.topics).table_valued("value")
+    return sa.exists(sa.select(1).select_from(each).where(each.c.value == topic))
 
 
 def count_spans(session: Session, brand_ids: list[int], spans: list[detect.Span],

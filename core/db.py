@@ -63,7 +63,24 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         if parsed.database and parsed.database != ":memory:":
             sa.event.listen(engine, "handle_error", _name_the_file(os.path.abspath(parsed.database)))
+    else:
+        sa.event.listen(engine, "connect", _postgres_settings)
     return engine
+
+
+def _postgres_settings(dbapi_connection: Any, _record: Any) -> None:
+    """Every PostgreSQL connection Earful opens runs without JIT compilation.
+
+    Earful's queries are short index scans and aggregates of a period; the planner's cost guesses for
+    the dashboard's (a UNION ALL of a week's hourly buckets, jsonb_array_elements) pass
+    jit_above_cost, and compiling then took 6-7 s for a query that runs in 0.7 s (bench/dashboard.py,
+    1M mentions). Set per session, so the server's setting for other applications is left alone."""
+    autocommit = dbapi_connection.autocommit
+    dbapi_connection.autocommit = True
+    try:
+        dbapi_connection.execute("SET jit = off")
+    finally:
+        dbapi_connection.autocommit = autocommit
 
 
 def _name_the_file(path: str) -> Any:

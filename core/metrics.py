@@ -15,7 +15,6 @@ import math
 import statistics
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
-from datetime import time as dtime
 from typing import Any, Sequence
 
 import sqlalchemy as sa
@@ -26,7 +25,7 @@ from core import audit
 from core.config import SlaPolicy
 from core.errors import InvalidInput
 from core.inbox import csv_cell
-from core.models import (Alert, AlertStatus, Author, Brand, Case, Mention, MentionBrand, Reply, ReplyState, Role, Score,
+from core.models import (Alert, AlertStatus, Author, Brand, Case, Mention, MentionBrand, Reply, ReplyState, Role,
                          User)
 from core.users import require
 from responder.sla import BusinessCalendar, calendar_for, elapsed_time
@@ -70,14 +69,6 @@ def _day(session: Session, column: Any) -> Any:
     if session.get_bind().dialect.name == "postgresql":
         return sa.cast(sa.func.timezone("UTC", column), sa.Date)
     return sa.func.date(column)
-
-
-def _without_jit(session: Session) -> None:
-    """PostgreSQL: no JIT compilation for the rest of this transaction. The planner guesses 100 topics
-    per score (jsonb_array_elements_text) and a week of mentions trips jit_above_cost; compiling then
-    takes longer (about a second) than the aggregate itself."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(sa.text("SET LOCAL jit = off"))
 
 
 def _scope_brands(session: Session, f: Filters) -> list[int]:
@@ -171,22 +162,16 @@ def share_of_voice(session: Session, f: Filters) -> list[dict[str, Any]]:
 
 
 def _with_topics(session: Session, query: sa.Select[Any]) -> tuple[sa.Select[Any], Any]:
-    """`query` (over mentions) joined to the topics of each mention's current score (the one its
-    scored_at names), a row per topic; returns the query and the topic column.
-
-    A plain join, so that the planner chooses: for a week of 1M mentions PostgreSQL reads each
-    mention's score through the mention_id index (a nested loop, in its parallel workers); when the
-    period holds most mentions it hash-joins the scores table, which is then cheaper."""
+    """`query` (over mentions) with a row per topic of each mention's current score (copied onto the
+    mention by `core.store.record_scores`); returns the query and the topic column."""
     if session.get_bind().dialect.name == "postgresql":
-        each = sa.func.jsonb_array_elements_text(Score.topics).table_valued("value").render_derived()
+        each = sa.func.jsonb_array_elements_text(Mention.topics).table_valued("value").render_derived()
     else:
-        each = sa.func.json_each(Score.topics).table_valued("value")
-    current = sa.and_(Score.mention_id == Mention.id, Score.created_at == Mention.scored_at)
-    return query.join(Score, current).join(each, sa.true()), each.c.value
+        each = sa.func.json_each(Mention.topics).table_valued("value")
+    return query.join(each, sa.true()), each.c.value
 
 
 def _topic_counts(session: Session, f: Filters, start: datetime, end: datetime) -> dict[str, int]:
-    _without_jit(session)
     query, topic = _with_topics(session, mentions_in_scope(session, f, start=start, end=end))
     query = query.with_only_columns(topic, sa.func.count(sa.distinct(Mention.id))).group_by(topic)
     return {str(t): n for t, n in session.execute(query)}
@@ -412,25 +397,6 @@ MENTION_CSV_COLUMNS = ("mention_id", "created_at", "platform", "author_handle", 
                        "sentiment", "text", "url")
 
 
-def _bucket(session: Session, column: Any, bucket: str) -> Any:
-    """The UTC hour or day a time falls in, as SQL (a string on SQLite, a timestamp or date on PostgreSQL)."""
-    if bucket not in BUCKETS:
-        raise InvalidInput(f"unknown bucket {bucket!r}; use one of {', '.join(BUCKETS)}")
-    if bucket == "day":
-        return _day(session, column)
-    if session.get_bind().dialect.name == "postgresql":
-        return sa.func.date_trunc("hour", sa.func.timezone("UTC", column))
-    return sa.func.strftime("%Y-%m-%d %H:00:00", column)
-
-
-def _bucket_start(value: Any) -> datetime:
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    elif not isinstance(value, datetime):  # a date
-        value = datetime.combine(value, dtime())
-    return value.replace(tzinfo=timezone.utc)
-
-
 def bucket_starts(f: Filters, bucket: str) -> list[datetime]:
     """Every bucket the range touches, from the one holding f.start (so a chart shows empty ones as 0)."""
     step = BUCKETS[bucket]
@@ -445,10 +411,29 @@ def bucket_starts(f: Filters, bucket: str) -> list[datetime]:
 
 
 def volume_series(session: Session, f: Filters, bucket: str = "day") -> list[dict[str, Any]]:
-    """Mentions in scope per UTC hour or day, by sentiment, with net sentiment; every bucket of the range.
+    """Mentions in scope per UTC hour or day, by sentiment, with net sentiment; every bucket of the range."""
+    return _volume_rows(*_bucket_tallies(session, f, bucket))
+
+
+def volume_and_topic_series(session: Session, f: Filters, bucket: str = "day", *,
+                            top: int = 5) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """`volume_series` and `topic_series` from one pass over the range's mentions."""
+    starts, tallies = _bucket_tallies(session, f, bucket)
+    return _volume_rows(starts, tallies), _topic_rows(starts, tallies, top)
+
+
+# Per bucket and set of topics: (mentions, positive, neutral, negative).
+Tallies = list[dict[tuple[str, ...], tuple[int, int, int, int]]]
+
+
+def _bucket_tallies(session: Session, f: Filters, bucket: str) -> tuple[list[datetime], Tallies]:
+    """The range's mentions in scope counted per bucket and set of topics, by sentiment.
 
     One aggregate per bucket, joined by UNION ALL into one statement: each reads its own slice of the
-    range off the index, and nothing sorts the range's mentions by bucket as a GROUP BY would."""
+    range off the index, and nothing sorts the range's mentions by bucket as a GROUP BY would. A
+    bucket holds a few dozen distinct sets of topics however many mentions it has, so volume,
+    sentiment and topics over time all come from this one pass. On PostgreSQL the columns read are
+    all in `ix_mentions_created_at`, so the pass reads the index alone (an index-only scan)."""
     if bucket not in BUCKETS:
         raise InvalidInput(f"unknown bucket {bucket!r}; use one of {', '.join(BUCKETS)}")
 
@@ -458,19 +443,41 @@ def volume_series(session: Session, f: Filters, bucket: str = "day") -> list[dic
     starts = bucket_starts(f, bucket)
     brands = _scope_brands(session, f)
     per_bucket = [mentions_in_scope(session, bucket_filters(f, start, bucket), brands=brands).with_only_columns(
-        sa.literal(k).label("k"), sa.func.count(), count("positive"), count("neutral"), count("negative"))
+        sa.literal(k).label("k"), Mention.topics, sa.func.count(), count("positive"), count("neutral"), count("negative"))
+        .group_by(Mention.topics)
         for k, start in enumerate(starts)]
-    found: dict[int, tuple[int, int, int, int]] = {}
+    tallies: Tallies = [{} for _ in starts]
     for first in range(0, len(per_bucket), BUCKETS_PER_QUERY):
-        for k, n, p, u, g in session.execute(sa.union_all(*per_bucket[first:first + BUCKETS_PER_QUERY])):
-            found[k] = (n, int(p or 0), int(u or 0), int(g or 0))
+        for k, topics, *counts in session.execute(sa.union_all(*per_bucket[first:first + BUCKETS_PER_QUERY])):
+            key = tuple(sorted({str(t) for t in topics or ()}))  # the same set may be listed in another order
+            before = tallies[k].get(key, (0, 0, 0, 0))
+            tallies[k][key] = tuple(a + int(b or 0) for a, b in zip(before, counts))  # type: ignore[assignment]
+    return starts, tallies
+
+
+def _volume_rows(starts: Sequence[datetime], tallies: Tallies) -> list[dict[str, Any]]:
     rows = []
-    for k, start in enumerate(starts):
-        n, pos, neu, neg = found[k]
+    for start, counts in zip(starts, tallies):
+        n, pos, neu, neg = (sum(c[i] for c in counts.values()) for i in range(4))
         scored = pos + neu + neg
         rows.append({"start": start, "mentions": n, "positive": pos, "neutral": neu, "negative": neg,
                      "net_sentiment": round(100 * (pos - neg) / scored, 1) if scored else None})
     return rows
+
+
+def _topic_rows(starts: Sequence[datetime], tallies: Tallies, top: int) -> list[dict[str, Any]]:
+    per_bucket: list[dict[str, int]] = []
+    totals: dict[str, int] = {}
+    for counts in tallies:
+        found: dict[str, int] = {}
+        for topics, (n, *_) in counts.items():
+            for topic in topics:
+                found[topic] = found.get(topic, 0) + n
+                totals[topic] = totals.get(topic, 0) + n
+        per_bucket.append(found)
+    chosen = sorted(totals, key=lambda t: (-totals[t], t))[:top]
+    return [{"start": start, "topic": topic, "mentions": found.get(topic, 0)}
+            for topic in chosen for start, found in zip(starts, per_bucket)]
 
 
 def series_totals(series: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -490,18 +497,7 @@ def whole_buckets(now: datetime, length: timedelta, bucket: str) -> tuple[dateti
 
 def topic_series(session: Session, f: Filters, bucket: str = "day", *, top: int = 5) -> list[dict[str, Any]]:
     """Mentions in scope per bucket for the `top` topics of the range (topic as in `topic_trends`)."""
-    _without_jit(session)
-    when = _bucket(session, Mention.created_at, bucket)
-    query, value = _with_topics(session, mentions_in_scope(session, f))
-    query = query.with_only_columns(when, value, sa.func.count(sa.distinct(Mention.id))).group_by(when, value)
-    counts: dict[tuple[datetime, str], int] = {}
-    totals: dict[str, int] = {}
-    for b, topic, n in session.execute(query):
-        counts[(_bucket_start(b), str(topic))] = n
-        totals[str(topic)] = totals.get(str(topic), 0) + n
-    chosen = sorted(totals, key=lambda t: (-totals[t], t))[:top]
-    return [{"start": start, "topic": topic, "mentions": counts.get((start, topic), 0)}
-            for topic in chosen for start in bucket_starts(f, bucket)]
+    return _topic_rows(*_bucket_tallies(session, f, bucket), top)
 
 
 def _mention_list(session: Session, f: Filters, limit: int,

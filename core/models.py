@@ -228,8 +228,10 @@ class Mention(Base):
     __tablename__ = "mentions"
     __table_args__ = (
         sa.UniqueConstraint("platform", "native_id", name="uq_mentions_platform_native_id"),
-        # The range scans of the reports and dashboard (core.metrics), with what they filter on.
-        sa.Index("ix_mentions_created_at", "created_at", "is_own", "platform"),
+        # The range scans of the reports and dashboard (core.metrics), with what they filter on; on
+        # PostgreSQL with what the Reputation page counts, so its pass over a period reads the index alone.
+        sa.Index("ix_mentions_created_at", "created_at", "is_own", "platform",
+                 postgresql_include=["id", "sentiment", "topics"]),
         sa.Index("ix_mentions_unscored", "scored_at", "id"),
         sa.Index("ix_mentions_conversation", "platform", "conversation_id"),
         sa.Index("ix_mentions_sentiment_time", "sentiment", "created_at"),
@@ -257,10 +259,12 @@ class Mention(Base):
     replies: Mapped[int] = mapped_column(default=0)
     is_own: Mapped[bool] = mapped_column(default=False)  # posted by one of the brand's own accounts
     raw: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    # Copied from the newest score by core.store.record_score; NULL until scored.
+    # Copied from the newest score by core.store.record_scores; NULL until scored. The topics too, so
+    # the period figures (topics over time, topic trends) read the mention alone, not its score.
     scored_at: Mapped[datetime | None]
     sentiment: Mapped[str | None] = mapped_column(sa.String(10))
     urgency: Mapped[float | None]
+    topics: Mapped[list[Any] | None] = mapped_column(JSONType, default=None)
     case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id", ondelete="SET NULL"), index=True)
     # When the responder decided whether this mention opens or joins a case (NULL: not yet).
     triaged_at: Mapped[datetime | None]
@@ -274,7 +278,7 @@ class MentionBrand(Base):
     """Which brands (own or competitor) a mention matched; carries the time for trend queries."""
 
     __tablename__ = "mention_brands"
-    __table_args__ = (sa.Index("ix_mention_brands_brand_time", "brand_id", "created_at"),)
+    __table_args__ = (sa.Index("ix_mention_brands_brand_time", "brand_id", "created_at", postgresql_include=["mention_id"]),)
 
     mention_id: Mapped[int] = mapped_column(sa.ForeignKey("mentions.id", ondelete="CASCADE"), primary_key=True)
     brand_id: Mapped[int] = mapped_column(sa.ForeignKey("brands.id", ondelete="CASCADE"), primary_key=True)

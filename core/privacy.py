@@ -211,7 +211,7 @@ def erase_author(session: Session, actor: User, platform: str, key_or_handle: st
         session.execute(
             sa.update(Mention).where(Mention.id.in_(chunk)).values(
                 text=ERASED, title=None, url=None, raw={}, author_id=None, language=None, likes=0, reposts=0,
-                replies=0, sentiment=None, urgency=None, scored_at=now, triaged_at=now,
+                replies=0, sentiment=None, urgency=None, topics=None, scored_at=now, triaged_at=now,
             ).execution_options(synchronize_session=False)
         )
 

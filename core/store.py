@@ -247,7 +247,7 @@ def get_cursors(session: Session, source_id: int) -> dict[str, str]:
 def record_scores(session: Session, results: Sequence[Any], *, now: datetime) -> int:
     """Write one batch of `sentiment.postprocess.ScoreResult`s and copy each onto its mention.
 
-    The only writer of `Mention.scored_at/sentiment/urgency`. Idempotent per (mention, model
+    The only writer of `Mention.scored_at/sentiment/urgency/topics`. Idempotent per (mention, model
     version): scoring again with the same version overwrites that score instead of adding one. Runs
     in the caller's transaction, so a batch of scores lands whole or not at all.
     """
@@ -283,7 +283,9 @@ def record_scores(session: Session, results: Sequence[Any], *, now: datetime) ->
     session.execute(
         sa.update(table)
         .where(table.c.id == sa.bindparam("b_id"))
-        .values(scored_at=sa.bindparam("b_at"), sentiment=sa.bindparam("b_sentiment"), urgency=sa.bindparam("b_urgency")),
-        [{"b_id": r["mention_id"], "b_at": now, "b_sentiment": r["sentiment"], "b_urgency": r["urgency"]} for r in rows],
+        .values(scored_at=sa.bindparam("b_at"), sentiment=sa.bindparam("b_sentiment"), urgency=sa.bindparam("b_urgency"),
+                topics=sa.bindparam("b_topics", type_=table.c.topics.type)),
+        [{"b_id": r["mention_id"], "b_at": now, "b_sentiment": r["sentiment"], "b_urgency": r["urgency"],
+          "b_topics": r["topics"]} for r in rows],
     )
     return len(rows)

@@ -105,20 +105,21 @@ def _figures(_db: Database, url: str, start: datetime, end: datetime, brand: str
              bucket: str) -> dict[str, Any]:
     """Everything the page charts for one set of filters; cached per database (`url`) and minute.
 
-    The two passes over the period's mentions (volume and topics) run side by side, each on its own
-    connection: the first render of a minute waits for the longer one rather than for both."""
+    The pass over the period's mentions (volume, sentiment and topics per bucket) runs on a connection
+    of its own beside the smaller queries: the first render of a minute waits for the longer side."""
     f = metrics.Filters(start=start, end=end, brand=brand, platform=platform)
     with ThreadPoolExecutor(max_workers=1) as pool:
-        topics = pool.submit(_topic_series, _db, f, bucket)
+        series = pool.submit(_series, _db, f, bucket)
         with _db.session() as session:
-            found = {"series": metrics.volume_series(session, f, bucket), "voice": metrics.share_of_voice(session, f),
-                     "spikes": metrics.spike_alerts(session, f), "top": metrics.top_mentions(session, f, TOP_MENTIONS)}
-        return {**found, "topics": topics.result()}
+            found = {"voice": metrics.share_of_voice(session, f), "spikes": metrics.spike_alerts(session, f),
+                     "top": metrics.top_mentions(session, f, TOP_MENTIONS)}
+        found["series"], found["topics"] = series.result()
+        return found
 
 
-def _topic_series(db: Database, f: metrics.Filters, bucket: str) -> list[dict[str, Any]]:
+def _series(db: Database, f: metrics.Filters, bucket: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     with db.session() as session:
-        return metrics.topic_series(session, f, bucket)
+        return metrics.volume_and_topic_series(session, f, bucket)
 
 
 def _own_share(voice: list[dict[str, Any]]) -> float | None:

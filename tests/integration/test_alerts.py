@@ -54,7 +54,7 @@ def mentions(db: Database, brand_id: int, times: list[datetime], *, sentiment: s
         n = next(_ids)
         rows.append({"id": n, "platform": "mastodon", "native_id": f"m{n}", "text": f"mention {n}", "created_at": at,
                      "scored_at": at if sentiment else None, "sentiment": sentiment, "urgency": 0.1 if sentiment else None,
-                     "raw": {}, "likes": 0, "reposts": 0, "replies": 0, "is_own": False, "fetched_at": at})
+                     "topics": list(topics) if sentiment else None, "raw": {}, "likes": 0, "reposts": 0, "replies": 0, "is_own": False, "fetched_at": at})
     with db.session() as session:
         session.execute(sa.insert(Mention), rows)
         session.execute(sa.insert(MentionBrand), [{"mention_id": r["id"], "brand_id": brand_id, "created_at": r["created_at"]}

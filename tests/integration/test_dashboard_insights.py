@@ -106,6 +106,22 @@ def test_volume_series_per_day_and_hour(seeded_db: Database) -> None:
         metrics.volume_series(s, WEEK, "week")
 
 
+def test_volume_and_topics_in_one_pass(seeded_db: Database) -> None:
+    """The Reputation page's one pass gives both series; a set of topics listed in another order is the
+    same set, and each of its topics counts the mention once."""
+    with seeded_db.session() as s:
+        ids = fx.sync(s, fx.settings())
+        at = MIDNIGHT - timedelta(hours=3)
+        fx.mention(s, ids, text="skylark wheelchair app", author="@a@example.social", topics=("wheelchair", "app"), at=at)
+        fx.mention(s, ids, text="skylark app wheelchair", author="@b@example.social", topics=("app", "wheelchair"), at=at)
+    with seeded_db.session() as s:
+        series, topics = metrics.volume_and_topic_series(s, WEEK, "day")
+        assert series == metrics.volume_series(s, WEEK, "day") and topics == metrics.topic_series(s, WEEK, "day")
+    assert series[-1]["mentions"] == 5
+    assert {t["topic"]: t["mentions"] for t in topics if t["start"].day == 9} == {"app": 3, "wheelchair": 2}
+    assert [t["topic"] for t in topics[::7]] == ["wheelchair", "app"]  # the week: wheelchair 4, app 3
+
+
 def test_topic_series_top_mentions_and_drill_down(seeded_db: Database) -> None:
     with seeded_db.session() as s:
         topics = metrics.topic_series(s, WEEK, "day")

@@ -70,7 +70,8 @@ def fill(db: Database) -> None:
         mentions = []
         for i, (platform, author, sentiment, brand, when, topics, own, case) in enumerate(rows, 1):
             m = Mention(platform=platform, native_id=str(i), text=f"m{i}", created_at=when, author_id=author,
-                        sentiment=sentiment, scored_at=when, urgency=0.1, is_own=own, case_id=case.id if case else None)
+                        sentiment=sentiment, scored_at=when, urgency=0.1, topics=topics, is_own=own,
+                        case_id=case.id if case else None)
             s.add(m)
             s.flush()
             s.add(MentionBrand(mention_id=m.id, brand_id=brand.id, created_at=when))

@@ -34,3 +34,29 @@ def test_sqlite_pragmas(sqlite_db) -> None:
     with sqlite_db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_0006_gives_each_mention_its_current_scores_topics(db_url: str) -> None:
+    """Mentions stored before 0006 get the topics of the score their scored_at names, not an older one."""
+    engine = create_db_engine(db_url)
+    upgrade(engine, "0005")
+    at, before = "2026-03-01 10:00:00", "2026-02-01 10:00:00"
+    score = ("INSERT INTO scores (mention_id, model_version, sentiment, p_negative, p_neutral, p_positive, valence,"
+             " urgency, urgency_reasons, intent, topics, created_at) VALUES (:m, :v, 'negative', 1, 0, 0, -1, 0.5,"
+             " '[]', 'complaint', :t, :at)")
+    with engine.begin() as conn:
+        for native, scored in (("1", at), ("2", None)):
+            conn.execute(sa.text(
+                "INSERT INTO mentions (platform, native_id, text, created_at, fetched_at, raw, likes, reposts, replies,"
+                " is_own, scored_at) VALUES ('x', :n, 't', :at, :at, '{}', 0, 0, 0, false, :s)"),
+                {"n": native, "at": at, "s": scored})
+        first = conn.execute(sa.text("SELECT id FROM mentions WHERE native_id = '1'")).scalar_one()
+        conn.execute(sa.text(score), {"m": first, "v": "old", "t": '["refunds"]', "at": before})
+        conn.execute(sa.text(score), {"m": first, "v": "new", "t": '["safety", "outage"]', "at": at})
+    upgrade(engine)
+    with engine.connect() as conn:
+        topics = dict(conn.execute(sa.select(sa.column("native_id"), sa.column("topics", sa.JSON))
+                                   .select_from(sa.table("mentions"))).all())
+    downgrade(engine, "base")
+    engine.dispose()
+    assert topics == {"1": ["safety", "outage"], "2": None}

@@ -95,7 +95,7 @@ def test_score_pending_writes_scores_in_batches_and_copies_to_mentions(db: Datab
         mentions = session.scalars(sa.select(Mention).order_by(Mention.id)).all()
         assert all(m.scored_at == fixed_now for m in mentions)
         assert [m.sentiment for m in mentions] == ["positive", "negative", "positive", "negative", "positive"]
-        assert mentions[0].urgency == pytest.approx(0.7)
+        assert mentions[0].urgency == pytest.approx(0.7) and mentions[0].topics == ["outage"]
         scores = session.scalars(sa.select(Score)).all()
         assert len(scores) == 5
         assert scores[0].topics == ["outage"] and scores[0].urgency_reasons == ["negative sentiment"]
