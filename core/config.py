@@ -127,6 +127,9 @@ DEFAULT_TOPICS = {
 }
 
 
+MAX_TOPIC_NAME = 60
+
+
 class SentimentConfig(Section):
     model: str = "all-MiniLM-L6-v2"
     batch_size: int = Field(64, ge=1, le=4096)
@@ -134,6 +137,9 @@ class SentimentConfig(Section):
     threads: int = Field(0, ge=0)
     topics: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_TOPICS))
     topic_threshold: float = Field(0.35, ge=-1, le=1)
+    # A mention keeps its most similar topics, at most this many: a mention "about everything" says
+    # nothing, and the list stays small enough for the period index that carries it (docs/config.md).
+    max_topics: int = Field(5, ge=1, le=10)
     risk_topics: tuple[str, ...] = tuple(DEFAULT_TOPICS)
     reach_followers: int = Field(10_000, ge=0)
     velocity_per_hour: float = Field(20.0, gt=0)
@@ -143,6 +149,15 @@ class SentimentConfig(Section):
     # Scoring runtime: auto = torch on a CUDA GPU, ONNX Runtime on CPU (docs/model.md).
     runtime: Literal["auto", "onnx", "torch"] = "auto"
     train_at: str | None = Field(None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+
+    @field_validator("topics")
+    @classmethod
+    def _topic_names_are_short(cls, topics: dict[str, str]) -> dict[str, str]:
+        long = [name for name in topics if not 1 <= len(name.strip()) <= MAX_TOPIC_NAME]
+        if long:
+            raise ValueError(f"topic names must be 1 to {MAX_TOPIC_NAME} characters (the description can be longer): "
+                             f"{long}")
+        return topics
 
     @model_validator(mode="after")
     def _risk_topics_exist(self) -> SentimentConfig:

@@ -88,10 +88,10 @@ def intent(similarities: Mapping[str, float], text: str) -> str:
     return best if scores[best] >= INTENT_MIN_SIMILARITY else "other"
 
 
-def topics(similarities: Mapping[str, float], threshold: float) -> tuple[str, ...]:
-    """Topics whose description is at least `threshold` similar, most similar first."""
+def topics(similarities: Mapping[str, float], threshold: float, limit: int = 5) -> tuple[str, ...]:
+    """Topics whose description is at least `threshold` similar, most similar first, at most `limit`."""
     hits = [(s, name) for name, s in similarities.items() if s >= threshold]
-    return tuple(name for _, name in sorted(hits, key=lambda h: (-h[0], h[1])))
+    return tuple(name for _, name in sorted(hits, key=lambda h: (-h[0], h[1]))[:limit])
 
 
 def engagement_velocity(likes: int, reposts: int, replies: int, age_hours: float) -> float:

@@ -50,6 +50,7 @@ class Scorer:
         *,
         topics: Mapping[str, str] | None = None,
         topic_threshold: float = 0.35,
+        max_topics: int = 5,
         policy: UrgencyPolicy = UrgencyPolicy(),
     ) -> None:
         self.encoder = encoder
@@ -57,6 +58,7 @@ class Scorer:
         self.version = heads.version
         self.policy = policy
         self.topic_threshold = topic_threshold
+        self.max_topics = max_topics
         self.intent_names = tuple(INTENT_DESCRIPTIONS)
         self.topic_names = tuple(topics or {})
         self._intent_vecs = encoder.encode([INTENT_DESCRIPTIONS[k] for k in self.intent_names])
@@ -74,7 +76,8 @@ class Scorer:
             reach_followers=conf.reach_followers,  # type: ignore[attr-defined]
             velocity_per_hour=conf.velocity_per_hour,  # type: ignore[attr-defined]
         )
-        return cls(encoder, heads, topics=conf.topics, topic_threshold=conf.topic_threshold, policy=policy)  # type: ignore[attr-defined]
+        return cls(encoder, heads, topics=conf.topics, topic_threshold=conf.topic_threshold,  # type: ignore[attr-defined]
+                   max_topics=conf.max_topics, policy=policy)  # type: ignore[attr-defined]
 
     def forward(self, texts: Sequence[str]) -> Forward:
         emb = self.encoder.encode(texts)
@@ -107,7 +110,7 @@ class Scorer:
             label, (p_neg, p_neu, p_pos) = postprocess.sentiment_from_logits(logits)
             val = postprocess.valence(valence_raw)
             intent = postprocess.intent(dict(zip(self.intent_names, intent_sims)), item.text)
-            topics = postprocess.topics(dict(zip(self.topic_names, topic_sims)), self.topic_threshold)
+            topics = postprocess.topics(dict(zip(self.topic_names, topic_sims)), self.topic_threshold, self.max_topics)
             urgency, reasons = postprocess.urgency(
                 p_negative=p_neg, valence=val, intent=intent, topics=topics,
                 followers=item.followers, velocity=item.velocity, policy=self.policy,

@@ -101,6 +101,20 @@ def test_score_pending_writes_scores_in_batches_and_copies_to_mentions(db: Datab
         assert scores[0].topics == ["outage"] and scores[0].urgency_reasons == ["negative sentiment"]
 
 
+def test_the_most_topics_a_config_allows_fit_the_period_index(db: Database, fixed_now: datetime) -> None:
+    """sentiment.max_topics (10 at most) topics of the longest names (60) still fit PostgreSQL's index row,
+    which carries a mention's topics."""
+    from core.store import record_scores
+    names = tuple(f"{k}{'x' * 59}" for k in range(10))
+    with db.session() as session:
+        store_batch(session, _mentions(1, fixed_now), now=fixed_now)
+        mention_id = session.scalars(sa.select(Mention.id)).one()
+        result = ScoreResult(mention_id, "t", "negative", 1, 0, 0, -1, "complaint", names, 0.9)
+        assert record_scores(session, [result], now=fixed_now) == 1
+    with db.session() as session:
+        assert session.get(Mention, mention_id).topics == list(names)
+
+
 def test_score_pending_respects_limit(db: Database, fixed_now: datetime) -> None:
     with db.session() as session:
         store_batch(session, _mentions(5, fixed_now), now=fixed_now)

@@ -64,6 +64,7 @@ def test_topics_above_threshold_most_similar_first() -> None:
     sims = {"outage": 0.5, "lost luggage": 0.62, "safety": 0.1}
     assert topics(sims, 0.35) == ("lost luggage", "outage")
     assert topics(sims, 0.9) == ()
+    assert topics(sims, 0.0, limit=2) == ("lost luggage", "outage")  # the most similar kept
 
 
 def test_engagement_velocity_counts_first_quarter_hour_as_quarter() -> None:

@@ -34,8 +34,11 @@ COVERING = (
 def upgrade() -> None:
     op.add_column('mentions', sa.Column(
         'topics', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True))
+    # A list longer than any scorer now writes (sentiment.max_topics, 60-character names) stays on the
+    # score only: it would not fit a PostgreSQL index row.
     op.execute(
-        "UPDATE mentions SET topics = (SELECT scores.topics FROM scores WHERE scores.mention_id = mentions.id"
+        "UPDATE mentions SET topics = (SELECT CASE WHEN length(CAST(scores.topics AS TEXT)) <= 1000"
+        " THEN scores.topics END FROM scores WHERE scores.mention_id = mentions.id"
         " AND scores.created_at = mentions.scored_at) WHERE scored_at IS NOT NULL"
     )
     if op.get_bind().dialect.name == 'postgresql':
