@@ -97,7 +97,8 @@ def test_db_downgrade_and_upgrade_commands(tmp_path: Path) -> None:
     (tmp_path / "config.yaml").write_text("database:\n  url: sqlite:///e.db\n")
     assert "current: None" in earful("db", "current", cwd=tmp_path).stdout
     assert earful("db", "upgrade", cwd=tmp_path).returncode == 0
-    assert "current: 0005" in earful("db", "current", cwd=tmp_path).stdout
+    current = earful("db", "current", cwd=tmp_path).stdout.split()  # "current: R  head: R"
+    assert current[0] == "current:" and current[1] == current[3] and current[1] != "None"
     assert earful("db", "downgrade", "base", cwd=tmp_path).returncode == 0
     assert "current: None" in earful("db", "current", cwd=tmp_path).stdout
 
