@@ -264,7 +264,9 @@ class Mention(Base):
     scored_at: Mapped[datetime | None]
     sentiment: Mapped[str | None] = mapped_column(sa.String(10))
     urgency: Mapped[float | None]
-    topics: Mapped[list[Any] | None] = mapped_column(JSONType, default=None)
+    # None is SQL NULL here, not JSON null: jsonb_array_elements_text fails on a JSON scalar.
+    topics: Mapped[list[Any] | None] = mapped_column(
+        sa.JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql"), default=None)
     case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id", ondelete="SET NULL"), index=True)
     # When the responder decided whether this mention opens or joins a case (NULL: not yet).
     triaged_at: Mapped[datetime | None]
