@@ -45,7 +45,7 @@ def thresholds(config: AlertsConfig) -> detect.Thresholds:
 def has_topic(session: Session, topic: str) -> sa.ColumnElement[bool]:
     """True for a mention whose newest score lists `topic` (copied onto the mention with its sentiment)."""
     if session.get_bind().dialect.name == "postgresql":
-        return sa.func.coalesce(sa.func.jsonb_exists(Mention.topics, topic), False)
+        return sa.func.jsonb_exists(Mention.topics, topic)  # NULL (no topics) counts as false in WHERE
     each = sa.func.json_each(Mention.topics).table_valued("value")
     return sa.exists(sa.select(1).select_from(each).where(each.c.value == topic))
 

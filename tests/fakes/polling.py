@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import random
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 
 import sqlalchemy as sa
 
@@ -47,3 +48,14 @@ class Poller:
     def unpause(self) -> None:
         with self.db.session() as s:
             s.get(SourceRow, self.source_id).paused_until = None
+
+    @contextmanager
+    def using(self, source: Source) -> Iterator[Source]:
+        """Poll through `source` inside the block (one with a short timeout, say), then through the
+        usual one again; `source` is closed on the way out."""
+        steady, self.source = self.source, source
+        try:
+            yield source
+        finally:
+            self.source = steady
+            source.close()

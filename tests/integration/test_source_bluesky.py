@@ -111,13 +111,11 @@ def test_rate_limit_pauses_until_the_reset(with_reset: bool, poller: Poller, san
 @pytest.mark.parametrize("kind", [FaultKind.SERVER_ERROR, FaultKind.DELAY, FaultKind.MALFORMED, FaultKind.DISCONNECT])
 def test_transient_failures_back_off_and_recover(kind: FaultKind, poller: Poller, sandbox: Sandbox,
                                                  clock: FrozenClock) -> None:  # noqa: F811
-    steady, poller.source = poller.source, make_source(sandbox, clock, ONE_SEARCH, timeout=SHORT_TIMEOUT)
-    sandbox.inject("bluesky", kind, route=SEARCH, delay_s=SHORT_TIMEOUT * 4)
-    outcome = poller.poll()
-    assert outcome.status == "unavailable", outcome
-    assert poller.row().health == SourceHealth.degraded and poller.stored() == []
-    poller.source.close()
-    poller.source = steady  # recovery is polled with the usual timeout
+    with poller.using(make_source(sandbox, clock, ONE_SEARCH, timeout=SHORT_TIMEOUT)):  # recovery, below, with the usual timeout
+        sandbox.inject("bluesky", kind, route=SEARCH, delay_s=SHORT_TIMEOUT * 4)
+        outcome = poller.poll()
+        assert outcome.status == "unavailable", outcome
+        assert poller.row().health == SourceHealth.degraded and poller.stored() == []
     poller.unpause()
     assert poller.poll().status == "ok" and poller.stored()
 

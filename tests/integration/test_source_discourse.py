@@ -112,13 +112,11 @@ def test_rate_limit_pauses_until_retry_after(with_reset: bool, poller: Poller, s
 
 @pytest.mark.parametrize("kind", [FaultKind.SERVER_ERROR, FaultKind.DELAY, FaultKind.MALFORMED, FaultKind.DISCONNECT])
 def test_transient_failures_back_off_and_recover(kind: FaultKind, poller: Poller, sandbox: Sandbox) -> None:  # noqa: F811
-    steady, poller.source = poller.source, make_source(sandbox, ONE_SEARCH, timeout=SHORT_TIMEOUT)
-    sandbox.inject("discourse", kind, route=LATEST, delay_s=SHORT_TIMEOUT * 4)
-    outcome = poller.poll()
-    assert outcome.status == "unavailable", outcome
-    assert poller.row().health == SourceHealth.degraded and poller.stored() == []
-    poller.source.close()
-    poller.source = steady  # recovery is polled with the usual timeout
+    with poller.using(make_source(sandbox, ONE_SEARCH, timeout=SHORT_TIMEOUT)):  # recovery, below, with the usual timeout
+        sandbox.inject("discourse", kind, route=LATEST, delay_s=SHORT_TIMEOUT * 4)
+        outcome = poller.poll()
+        assert outcome.status == "unavailable", outcome
+        assert poller.row().health == SourceHealth.degraded and poller.stored() == []
     poller.unpause()
     assert poller.poll().status == "ok" and poller.stored()
 

@@ -106,13 +106,11 @@ def test_a_429_without_reset_backs_off(poller: Poller, sandbox: Sandbox, clock: 
 def test_transient_failures_back_off_and_recover(kind: FaultKind, poller: Poller, sandbox: Sandbox,
                                                  clock: FrozenClock) -> None:  # noqa: F811
     times = 2 if kind == FaultKind.DISCONNECT else 1  # httplib2 retries a dropped connection once by itself
-    steady, poller.source = poller.source, make_source(sandbox, clock, timeout=SHORT_TIMEOUT)
-    sandbox.inject("youtube", kind, route=THREADS, times=times, delay_s=SHORT_TIMEOUT * 4, status=503)
-    outcome = poller.poll()
-    assert outcome.status == "unavailable", outcome
-    assert poller.row().health == SourceHealth.degraded and poller.stored() == []
-    poller.source.close()
-    poller.source = steady  # recovery is polled with the usual timeout
+    with poller.using(make_source(sandbox, clock, timeout=SHORT_TIMEOUT)):  # recovery, below, with the usual timeout
+        sandbox.inject("youtube", kind, route=THREADS, times=times, delay_s=SHORT_TIMEOUT * 4, status=503)
+        outcome = poller.poll()
+        assert outcome.status == "unavailable", outcome
+        assert poller.row().health == SourceHealth.degraded and poller.stored() == []
     poller.unpause()
     assert poller.poll().status == "ok" and poller.stored()
 

@@ -81,12 +81,11 @@ def test_rate_limit_pauses_only_this_source(platform: str, with_reset: bool, db,
 @pytest.mark.parametrize("platform", PLATFORMS)
 @pytest.mark.parametrize("kind", [FaultKind.SERVER_ERROR, FaultKind.DELAY, FaultKind.MALFORMED, FaultKind.DISCONNECT])
 def test_transient_failures_back_off_and_recover(platform: str, kind: FaultKind, db, sandbox, clock) -> None:  # noqa: F811
-    poller = Poller(db, build(platform, sandbox, timeout=SHORT_TIMEOUT), clock)
+    poller = Poller(db, build(platform, sandbox), clock)
     times = 2 if platform == "rss" else 1  # rss: every feed must fail for the source to fail
-    sandbox.inject(platform, kind, route=SEARCH_ROUTE[platform], times=times, delay_s=SHORT_TIMEOUT * 4)
-    outcome = poller.poll()
-    poller.source.close()
-    poller.source = build(platform, sandbox)  # recovery is polled with the usual timeout
+    with poller.using(build(platform, sandbox, timeout=SHORT_TIMEOUT)):  # recovery, below, with the usual timeout
+        sandbox.inject(platform, kind, route=SEARCH_ROUTE[platform], times=times, delay_s=SHORT_TIMEOUT * 4)
+        outcome = poller.poll()
     if platform == "rss" and kind == FaultKind.MALFORMED:
         assert outcome.status == "ok"  # an unreadable feed is logged and skipped like a bad item
     else:
