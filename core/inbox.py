@@ -9,7 +9,10 @@ Speed at millions of rows: a page is found in two steps (the ids of one page, fi
 limited, then the authors, cases and brands of those ids only); the total is counted only up to
 `COUNT_CAP`, and pagination stops there, which bounds every OFFSET. Time, sentiment and brand
 filters use the indexes on mentions(created_at), mentions(sentiment, created_at) and
-mention_brands(brand_id, created_at). The order (`INBOX_ORDER`) is read off the expression index
+mention_brands(brand_id, created_at). The intent and topic filters test each candidate the scan
+meets: the intent by probing its current score through scores(mention_id), the topic in the
+mention's own topics (a copy of that score's), so they narrow the time-bounded scan rather than
+start one of their own. The order (`INBOX_ORDER`) is read off the expression index
 ix_mentions_urgency_time, so it must stay exactly the index's expressions: coalesce puts unscored
 mentions last on SQLite and PostgreSQL alike (SQLite indexes cannot say NULLS LAST).
 """
@@ -27,11 +30,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from core import audit
+from core.alerts import has_topic
 from core.store import chunks
 from core.errors import InvalidInput
 from core.mention import PLATFORMS
-from core.models import Author, Brand, Case, Mention, MentionBrand, Role, User, utcnow
+from core.models import Author, Brand, Case, Mention, MentionBrand, Role, Score, User, utcnow
 from core.users import require
+from sentiment.postprocess import INTENTS
 
 INBOX_ORDER = (sa.func.coalesce(Mention.urgency, -1.0).desc(), Mention.created_at.desc(), Mention.id.desc())
 
@@ -65,10 +70,14 @@ class InboxFilters:
     language: str | None = None
     text: str = ""  # case-insensitive substring of the text or title
     since: datetime | None = None
+    intent: str | None = None  # one of sentiment.postprocess.INTENTS, as the current score says
+    topic: str | None = None  # a topic name (sentiment.topics) among the current score's topics
 
     def __post_init__(self) -> None:
         if self.sentiment is not None and self.sentiment not in (*SENTIMENTS, UNSCORED):
             raise InvalidInput(f"unknown sentiment {self.sentiment!r}; use one of {', '.join((*SENTIMENTS, UNSCORED))}")
+        check_intent(self.intent)
+        check_topic(self.topic)
         if self.since is not None and self.since.tzinfo is None:
             raise InvalidInput("since must be a timezone-aware datetime")
 
@@ -91,6 +100,11 @@ class InboxRow:
     urgency: float | None
     case_id: int | None
     case_status: str | None
+    intent: str | None = None  # from the current score; None until scored
+    topics: tuple[str, ...] = ()
+    reasons: tuple[str, ...] = ()  # why the scorer found it urgent (derived from untrusted text)
+    first_response_due: datetime | None = None  # the case's SLA, read by responder.queue.sla_clock
+    first_response_at: datetime | None = None
 
     @property
     def openable_url(self) -> str | None:
@@ -129,6 +143,28 @@ class InboxFilterOptions:
     platforms: tuple[str, ...]
     languages: tuple[str, ...]
     sentiments: tuple[str, ...] = (*SENTIMENTS, UNSCORED)
+    intents: tuple[str, ...] = INTENTS
+    topics: tuple[str, ...] = ()  # the configured topics (sentiment.topics)
+
+
+def check_intent(intent: str | None) -> None:
+    if intent is not None and intent not in INTENTS:
+        raise InvalidInput(f"unknown intent {intent!r}; use one of {', '.join(INTENTS)}")
+
+
+def check_topic(topic: str | None) -> None:
+    if topic is not None and not topic.strip():
+        raise InvalidInput("topic is empty; give a topic name from sentiment.topics, or None for any topic")
+
+
+def has_intent(intent: str) -> sa.ColumnElement[bool]:
+    """True for a mention whose current score (the one written when it was last scored) has `intent`.
+
+    One probe of scores(mention_id) per candidate, so it narrows a scan without starting one.
+    """
+    return sa.exists().where(
+        Score.mention_id == Mention.id, Score.created_at == Mention.scored_at, Score.intent == intent
+    )
 
 
 def since_for(range_label: str, now: datetime) -> datetime | None:
@@ -170,7 +206,7 @@ def http_url_or_none(url: str | None) -> str | None:
     return url
 
 
-def _conditions(filters: InboxFilters) -> list[sa.ColumnElement[bool]]:
+def _conditions(session: Session, filters: InboxFilters) -> list[sa.ColumnElement[bool]]:
     conditions: list[sa.ColumnElement[bool]] = []
     if filters.since is not None:
         conditions.append(Mention.created_at >= filters.since)
@@ -182,6 +218,10 @@ def _conditions(filters: InboxFilters) -> list[sa.ColumnElement[bool]]:
         conditions.append(Mention.sentiment == filters.sentiment)
     if filters.language:
         conditions.append(Mention.language == filters.language)
+    if filters.intent:
+        conditions.append(has_intent(filters.intent))
+    if filters.topic:
+        conditions.append(has_topic(session, filters.topic))  # how depends on the database
     needle = filters.text.strip()
     if needle:
         conditions.append(
@@ -206,17 +246,17 @@ def _conditions(filters: InboxFilters) -> list[sa.ColumnElement[bool]]:
     return conditions
 
 
-def _ordered_ids(filters: InboxFilters) -> sa.Select[tuple[int]]:
+def _ordered_ids(session: Session, filters: InboxFilters) -> sa.Select[tuple[int]]:
     return (
         sa.select(Mention.id)
-        .where(*_conditions(filters))
+        .where(*_conditions(session, filters))
         .order_by(*INBOX_ORDER)
     )
 
 
 def count_inbox(session: Session, filters: InboxFilters, *, cap: int = COUNT_CAP) -> tuple[int, bool]:
     """How many mentions match, counting no further than cap; returns (count, capped)."""
-    limited = sa.select(Mention.id).where(*_conditions(filters)).limit(cap + 1).subquery()
+    limited = sa.select(Mention.id).where(*_conditions(session, filters)).limit(cap + 1).subquery()
     n = session.scalar(sa.select(sa.func.count()).select_from(limited)) or 0
     return (cap, True) if n > cap else (n, False)
 
@@ -242,7 +282,7 @@ def list_inbox(
     page = min(page, last_page)
     ids: list[int] = []
     if total:
-        ids = list(session.scalars(_ordered_ids(filters).limit(page_size).offset((page - 1) * page_size)))
+        ids = list(session.scalars(_ordered_ids(session, filters).limit(page_size).offset((page - 1) * page_size)))
     rows = _load_rows(session, ids, clock())
     return InboxPage(rows=tuple(rows), total=total, total_capped=capped, page=page, page_size=page_size)
 
@@ -274,10 +314,16 @@ def _load_rows(session: Session, ids: Sequence[int], now: datetime) -> list[Inbo
                 Mention.sentiment,
                 Mention.urgency,
                 Mention.case_id,
+                Mention.topics,
                 Case.status,
+                Case.first_response_due,
+                Case.first_response_at,
+                Score.intent,
+                Score.urgency_reasons,
             )
             .outerjoin(Author, Author.id == Mention.author_id)
             .outerjoin(Case, Case.id == Mention.case_id)
+            .outerjoin(Score, sa.and_(Score.mention_id == Mention.id, Score.created_at == Mention.scored_at))
             .where(Mention.id.in_(chunk))
         )
         for r in session.execute(stmt):
@@ -298,12 +344,18 @@ def _load_rows(session: Session, ids: Sequence[int], now: datetime) -> list[Inbo
                 urgency=r.urgency,
                 case_id=r.case_id,
                 case_status=r.status.value if r.status is not None else None,
+                intent=r.intent,
+                topics=tuple(str(t) for t in r.topics or ()),
+                reasons=tuple(str(reason) for reason in r.urgency_reasons or ()),
+                first_response_due=r.first_response_due,
+                first_response_at=r.first_response_at,
             )
     return [found[i] for i in ids if i in found]
 
 
-def inbox_filter_options(session: Session) -> InboxFilterOptions:
-    """The brands, platforms and languages there are to filter by.
+def inbox_filter_options(session: Session, *, topics: Iterable[str] = ()) -> InboxFilterOptions:
+    """The brands, platforms and languages there are to filter by; the intents the scorer knows, and
+    `topics`, the configured ones (sentiment.topics), passed through.
 
     Platforms are probed one by one through the (platform, conversation_id) index; languages are
     those of the newest LANGUAGE_SAMPLE mentions, since no index covers the language column.
@@ -326,7 +378,7 @@ def inbox_filter_options(session: Session) -> InboxFilterOptions:
             sa.select(newest.c.language).where(newest.c.language.is_not(None)).distinct().order_by(newest.c.language)
         )
     )
-    return InboxFilterOptions(brands=brands, platforms=platforms, languages=languages)
+    return InboxFilterOptions(brands=brands, platforms=platforms, languages=languages, topics=tuple(topics))
 
 
 CSV_COLUMNS = (
@@ -343,8 +395,12 @@ CSV_COLUMNS = (
     "brands",
     "sentiment",
     "urgency",
+    "intent",
+    "topics",
+    "urgency_reasons",
     "case_id",
     "case_status",
+    "first_response_due",
 )
 
 
@@ -375,8 +431,12 @@ def inbox_csv(rows: Iterable[InboxRow]) -> str:
             "; ".join(row.brands),
             row.sentiment,
             None if row.urgency is None else round(row.urgency, 4),
+            row.intent,
+            "; ".join(row.topics),
+            "; ".join(row.reasons),
             row.case_id,
             row.case_status,
+            row.first_response_due.isoformat() if row.first_response_due else None,
         )
         writer.writerow([csv_cell(v) for v in values])
     return out.getvalue()
@@ -395,7 +455,7 @@ def export_inbox_csv(
     Exported data leaves Earful, so the actor's role is checked here and the export is recorded.
     """
     require(actor, Role.viewer, "export the inbox")
-    ids = list(session.scalars(_ordered_ids(filters).limit(limit)))
+    ids = list(session.scalars(_ordered_ids(session, filters).limit(limit)))
     rows = _load_rows(session, ids, clock())
     audit.record(
         session,
@@ -413,6 +473,8 @@ def _describe_filters(filters: InboxFilters) -> dict[str, object]:
         "platform": filters.platform,
         "sentiment": filters.sentiment,
         "language": filters.language,
+        "intent": filters.intent,
+        "topic": filters.topic,
         "text": filters.text,
         "since": filters.since.isoformat() if filters.since else None,
     }

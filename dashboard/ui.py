@@ -147,8 +147,10 @@ def sentiment_badge(sentiment: str | None) -> None:
         plain("not scored" if sentiment is None else f"sentiment: {sentiment}")
 
 
-def mention_card(row: InboxRow) -> None:
-    """One mention as a bordered card; every piece of untrusted text goes through plain()."""
+def mention_card(row: InboxRow, sla: str = "") -> None:
+    """One mention as a bordered card; every piece of untrusted text goes through plain().
+
+    `sla` is its case's SLA clock (responder.queue.sla_clock), empty when there is none."""
     with st.container(border=True):
         body, side = st.columns([5, 1])
         with body:
@@ -165,7 +167,13 @@ def mention_card(row: InboxRow) -> None:
                 details.append(f"Language: {row.language}")
             if row.case_id is not None:
                 details.append(f"Case #{row.case_id}: {row.case_status}")
+                if sla:
+                    details.append(f"SLA {sla}")
             plain(" · ".join(details))
+            if row.intent is not None:
+                plain(f"Intent: {row.intent} · Topics: {', '.join(row.topics) or 'none'}")
+            if row.reasons:
+                plain("Why urgent: " + "; ".join(row.reasons))
         with side:
             plain("Urgency: " + ("–" if row.urgency is None else f"{row.urgency:.2f}"))
             sentiment_badge(row.sentiment)

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from core.alerts import has_topic
+from core.inbox import check_intent, check_topic, has_intent
 from core.models import Author, Brand, Case, CaseStatus, Mention, Reply, ReplyState, Score, User
 
 OPEN_STATUSES = (CaseStatus.new, CaseStatus.open, CaseStatus.pending)
@@ -21,6 +24,10 @@ UNASSIGNED = "(unassigned)"
 
 @dataclass(frozen=True, slots=True)
 class CaseFilters:
+    """What the queue is narrowed to. A case matches an intent or a topic when any of its mentions
+    does (by its current score): a thread that began as a complaint stays one when the customer
+    follows up with a question."""
+
     statuses: tuple[CaseStatus, ...] = (CaseStatus.new, CaseStatus.open)
     assignee: str | None = None  # a username, UNASSIGNED, or None for anyone
     team: str | None = None
@@ -28,6 +35,12 @@ class CaseFilters:
     brand_id: int | None = None
     min_urgency: float = 0.0
     breached_only: bool = False
+    intent: str | None = None  # one of sentiment.postprocess.INTENTS
+    topic: str | None = None  # a topic name (sentiment.topics)
+
+    def __post_init__(self) -> None:
+        check_intent(self.intent)
+        check_topic(self.topic)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +72,17 @@ class CaseRow:
     extra: dict[str, object] = field(default_factory=dict)
 
 
-def sla_clock(row: CaseRow, now: datetime) -> str:
-    """'12m left', '3h 05m late', 'answered' or '' (no policy): what the queue shows."""
+class FirstResponseTimes(Protocol):
+    """A case's first-response times, as a CaseRow or an inbox row (core.inbox.InboxRow) carries them."""
+
+    @property
+    def first_response_due(self) -> datetime | None: ...
+    @property
+    def first_response_at(self) -> datetime | None: ...
+
+
+def sla_clock(row: FirstResponseTimes, now: datetime) -> str:
+    """'12m left', '3h 05m late', 'answered' or '' (no policy, or no case): what the queue shows."""
     if row.first_response_at is not None:
         return "answered"
     if row.first_response_due is None:
@@ -72,7 +94,7 @@ def sla_clock(row: CaseRow, now: datetime) -> str:
     return f"{text} late" if late else f"{text} left"
 
 
-def _where(filters: CaseFilters) -> list[sa.ColumnElement[bool]]:
+def _where(session: Session, filters: CaseFilters) -> list[sa.ColumnElement[bool]]:
     conditions: list[sa.ColumnElement[bool]] = []
     if filters.statuses:
         conditions.append(Case.status.in_(filters.statuses))
@@ -90,17 +112,22 @@ def _where(filters: CaseFilters) -> list[sa.ColumnElement[bool]]:
         conditions.append(Case.urgency >= filters.min_urgency)
     if filters.breached_only:
         conditions.append(sa.or_(Case.first_response_breached.is_(True), Case.resolution_breached.is_(True)))
+    # Probes of the case's mentions through mentions(case_id), one per candidate case.
+    if filters.intent:
+        conditions.append(sa.exists().where(Mention.case_id == Case.id, has_intent(filters.intent)))
+    if filters.topic:
+        conditions.append(sa.exists().where(Mention.case_id == Case.id, has_topic(session, filters.topic)))
     return conditions
 
 
 def count_cases(session: Session, filters: CaseFilters) -> int:
-    return int(session.scalar(sa.select(sa.func.count()).select_from(Case).where(*_where(filters))) or 0)
+    return int(session.scalar(sa.select(sa.func.count()).select_from(Case).where(*_where(session, filters))) or 0)
 
 
 def list_cases(session: Session, filters: CaseFilters, *, page: int = 1, page_size: int = 50) -> list[CaseRow]:
     """One page of the queue: urgency descending, then the nearest first-response due time."""
     ids = list(session.scalars(
-        sa.select(Case.id).where(*_where(filters))
+        sa.select(Case.id).where(*_where(session, filters))
         .order_by(Case.urgency.desc(), Case.first_response_due.asc().nulls_last(), Case.id)
         .limit(page_size).offset(max(page - 1, 0) * page_size)
     ))

@@ -16,6 +16,7 @@ from core.users import has_role
 from dashboard import ui
 from responder import assignment, cases
 from responder.queue import UNASSIGNED, CaseFilters, count_cases, list_cases, sla_clock, teams, workers
+from sentiment.postprocess import INTENTS
 
 ROLE = Role.viewer
 PAGE_SIZE = 50
@@ -36,12 +37,15 @@ def render() -> None:
         team = st.selectbox("Team", team_names, index=None, placeholder="All teams", key="cases_team")
         platform = st.selectbox("Platform", [p for p in PLATFORMS if p != "import"], index=None,
                                 placeholder="All platforms", key="cases_platform")
+        intent = st.selectbox("Intent", INTENTS, index=None, placeholder="Any intent", key="cases_intent")
+        topic = st.selectbox("Topic", list(app.settings.sentiment.topics), index=None, placeholder="Any topic",
+                             key="cases_topic")
         min_urgency = st.slider("Urgency at least", 0.0, 1.0, 0.0, 0.05, key="cases_urgency")
         breached = st.toggle("SLA breached only", key="cases_breached")
     filters = CaseFilters(
         statuses=tuple(CaseStatus(s) for s in statuses),
         assignee=user.username if who == MINE else (None if who == ANYONE else who),
-        team=team, platform=platform, min_urgency=min_urgency, breached_only=breached,
+        team=team, platform=platform, min_urgency=min_urgency, breached_only=breached, intent=intent, topic=topic,
     )
     with app.db.session() as session:
         total = count_cases(session, filters)
@@ -57,7 +61,8 @@ def render() -> None:
     table = [{
         "case": r.case_id, "status": r.status, "urgency": round(r.urgency, 2), "SLA": sla_clock(r, now),
         "platform": r.platform, "author": r.author_handle, "reach": r.author_followers,
-        "text": r.text, "sentiment": r.sentiment or "", "why urgent": "; ".join(r.reasons),
+        "text": r.text, "sentiment": r.sentiment or "", "intent": r.intent or "", "topics": ", ".join(r.topics),
+        "why urgent": "; ".join(r.reasons),
         "age": format_age(r.opened_at, now), "team": r.team or "", "assignee": r.assignee or "",
         "approval": r.waiting_approval or "", "problems": r.failed_replies or "",
     } for r in rows]

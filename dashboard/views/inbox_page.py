@@ -24,6 +24,7 @@ from core.inbox import (
 )
 from core.models import Role, User, utcnow
 from dashboard import ui
+from responder.queue import sla_clock
 
 ROLE = Role.viewer
 PAGE_SIZES = (25, 50, 100)
@@ -38,18 +39,20 @@ def render() -> None:
     user = ui.page_user(app, ROLE)
 
     with app.db.session() as session:
-        options = inbox_filter_options(session)
+        options = inbox_filter_options(session, topics=app.settings.sentiment.topics)
     filters, range_label, page_size = filter_sidebar(options)
 
     # Changing a filter starts again at page 1.
-    signature = (filters.brand_id, filters.platform, filters.sentiment, filters.language, filters.text,
-                 range_label, page_size)
+    signature = (filters.brand_id, filters.platform, filters.sentiment, filters.language, filters.intent,
+                 filters.topic, filters.text, range_label, page_size)
     if st.session_state.get("inbox_signature") != signature:
         st.session_state["inbox_signature"] = signature
         st.session_state["inbox_page"] = 1
 
+    now = utcnow()
     with app.db.session() as session:
-        result = list_inbox(session, filters, page=st.session_state.get("inbox_page", 1), page_size=page_size)
+        result = list_inbox(session, filters, page=st.session_state.get("inbox_page", 1), page_size=page_size,
+                            clock=lambda: now)
     st.session_state["inbox_page"] = result.page  # clamped when the list shrank
 
     st.title("Inbox")
@@ -73,10 +76,10 @@ def render() -> None:
     if not result.rows:
         st.info("No mentions match these filters. Widen the time range or clear a filter.", icon=":material/inbox:")
     elif view == TABLE:
-        show_table(result)
+        show_table(result, now)
     else:
         for row in result.rows:
-            ui.mention_card(row)
+            ui.mention_card(row, sla_clock(row, now))
     pager(result)
 
 
@@ -100,6 +103,12 @@ def filter_sidebar(options: InboxFilterOptions) -> tuple[InboxFilters, str, int]
             "Language", [None, *options.languages], format_func=lambda code: code or "Any language",
             key="inbox_language",
         )
+        intent = st.selectbox(
+            "Intent", [None, *options.intents], format_func=lambda i: i or "Any intent", key="inbox_intent"
+        )
+        topic = st.selectbox(
+            "Topic", [None, *options.topics], format_func=lambda t: t or "Any topic", key="inbox_topic"
+        )
         text = st.text_input("Text contains", max_chars=200, key="inbox_text")
         range_label = st.selectbox("Time range", ranges, index=ranges.index(DEFAULT_RANGE), key="inbox_range")
         page_size = st.selectbox("Per page", PAGE_SIZES, key="inbox_page_size")
@@ -108,6 +117,8 @@ def filter_sidebar(options: InboxFilterOptions) -> tuple[InboxFilters, str, int]
         platform=platform,
         sentiment=sentiment,
         language=language,
+        intent=intent,
+        topic=topic,
         text=text,
         since=since_for(range_label, utcnow()),
     )
@@ -120,13 +131,16 @@ def export_csv(db: Database, filters: InboxFilters, actor: User) -> str:
         return export_inbox_csv(session, filters, actor=actor)
 
 
-def show_table(result: InboxPage) -> None:
+def show_table(result: InboxPage, now: datetime) -> None:
     # st.dataframe draws every cell as text, so untrusted values stay inert here too.
     st.dataframe(
         [
             {
                 "Urgency": row.urgency,
                 "Sentiment": row.sentiment or "not scored",
+                "Intent": row.intent or "",
+                "Topics": ", ".join(row.topics),
+                "Why urgent": "; ".join(row.reasons),
                 "Platform": row.platform,
                 "Author": row.author_handle,
                 "Followers": row.author_followers,
@@ -134,6 +148,7 @@ def show_table(result: InboxPage) -> None:
                 "Brands": ", ".join(row.brands),
                 "Age": row.age,
                 "Case": row.case_status,
+                "SLA": sla_clock(row, now),
                 "URL": row.url,
             }
             for row in result.rows

@@ -76,6 +76,7 @@ def mention(
     sentiment: str = "negative",
     intent: str = "complaint",
     topics: tuple[str, ...] = (),
+    reasons: tuple[str, ...] = (),
     at: datetime,
     is_own: bool = False,
     native_id: str | None = None,
@@ -94,7 +95,7 @@ def mention(
     mention_id = result.inserted_ids[0]
     record_scores(session, [ScoreResult(
         mention_id=mention_id, model_version="test-1", sentiment=sentiment, p_negative=0.8, p_neutral=0.1,
-        p_positive=0.1, valence=-0.6, intent=intent, topics=topics, urgency=urgency,
+        p_positive=0.1, valence=-0.6, intent=intent, topics=topics, urgency=urgency, urgency_reasons=reasons,
     )], now=at)
     found = session.get(Mention, mention_id)
     assert found is not None
