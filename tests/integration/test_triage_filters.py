@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -168,3 +169,93 @@ def test_an_unknown_intent_or_an_empty_topic_is_refused_with_the_choices(make: t
         make(intent="rant")
     with pytest.raises(InvalidInput, match="topic is empty"):
         make(topic="  ")
+
+
+# --- the pages, driven by AppTest (SQLite) -------------------------------------------------------------
+
+PAGE_CONFIG = """
+database: {{url: 'sqlite:///{db}'}}
+brands:
+  - {{name: Skylark Air, queries: [{{keywords: [skylark]}}]}}
+sources:
+  - {{name: masto, platform: mastodon, sandbox: true}}
+responder:
+  sla:
+    policies: [{{name: round the clock, first_response_minutes: 60, resolution_hours: 24, business_hours_only: false}}]
+"""
+HOSTILE_REASON = "risk topic: **outage** <b>now</b>"
+TEXTS = {
+    "bag": "skylark lost my bag, down all day",
+    "hack": "skylark someone took over my account",
+    "how": "skylark how do I change a seat?",
+}
+
+
+@pytest.fixture
+def app_db(tmp_path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """The pages' database: three customers' mentions from minutes ago, triaged into cases just now (the
+    pages read the real clock, so these do too; the policy runs around the clock, whatever the day)."""
+    from tests.fakes import apptest as fa
+
+    now = datetime.now(timezone.utc)
+    with fa.app_database(tmp_path, PAGE_CONFIG, monkeypatch) as (conf, db):
+        with db.session() as s:
+            ids = fx.sync(s, conf)
+            fx.user(s, "val", Role.viewer)
+            fx.mention(s, ids, text=TEXTS["bag"], author="@ann@example.social", intent="complaint", topics=("outage",),
+                       urgency=0.9, reasons=("complaint needs a reply", HOSTILE_REASON), at=now - timedelta(minutes=9))
+            fx.mention(s, ids, text=TEXTS["hack"], author="@bo@example.social", intent="complaint",
+                       topics=("hacked account",), urgency=0.7, at=now - timedelta(minutes=8))
+            fx.mention(s, ids, text=TEXTS["how"], author="@cy@example.social", intent="question", urgency=0.5,
+                       at=now - timedelta(minutes=7))
+            cases.triage(s, conf.responder, now=now, calendar=BusinessCalendar.from_config(conf.responder.sla))
+        yield db
+
+
+def shown(at) -> list[str]:  # type: ignore[no-untyped-def]
+    return [name for name, text in TEXTS.items() if text in [t.value for t in at.text]]
+
+
+def test_the_inbox_page_filters_by_intent_and_topic_and_shows_reasons_and_the_sla(app_db) -> None:  # type: ignore[no-untyped-def]
+    from tests.fakes import apptest as fa
+
+    at = fa.page(app_db, "inbox_page", "val")
+    assert not at.exception, [e.value for e in at.exception]
+    assert shown(at) == ["bag", "hack", "how"]
+    texts = [t.value for t in at.text]
+    assert f"Why urgent: complaint needs a reply; {HOSTILE_REASON}" in texts  # as plain text, verbatim
+    assert "Intent: complaint · Topics: outage" in texts
+    details = [t for t in texts if t.startswith("Brands: Skylark Air · Case #")]
+    assert len(details) == 3 and all(re.search(r" · SLA 5\dm left$", d) for d in details), details  # due in 60 min
+    markup = [str(getattr(e, "value", "")) for kind in ("markdown", "caption", "html") for e in at.get(kind)]
+    assert not any("**outage**" in v or "<b>" in v for v in markup)
+
+    at.sidebar.selectbox(key="inbox_intent").select("complaint").run()
+    assert shown(at) == ["bag", "hack"]
+    at.sidebar.selectbox(key="inbox_topic").select("hacked account").run()
+    assert shown(at) == ["hack"]
+    at.sidebar.selectbox(key="inbox_intent").select("question").run()
+    assert shown(at) == [] and [i.value for i in at.info] == [
+        "No mentions match these filters. Widen the time range or clear a filter."]
+
+    at.sidebar.selectbox(key="inbox_topic").select(None).run()
+    at.button_group(key="inbox_view").set_value("Table").run()
+    table = at.dataframe[0].value
+    assert list(table["Text"]) == [TEXTS["how"]] and list(table["Intent"]) == ["question"]
+    assert list(table["SLA"])[0].endswith("m left")
+
+
+def test_the_cases_page_filters_by_intent_and_topic(app_db) -> None:  # type: ignore[no-untyped-def]
+    from tests.fakes import apptest as fa
+
+    at = fa.page(app_db, "cases_page", "val")
+    assert not at.exception, [e.value for e in at.exception]
+    assert list(at.dataframe[0].value["text"]) == [TEXTS["bag"], TEXTS["hack"], TEXTS["how"]]
+    at.sidebar.selectbox(key="cases_intent").select("complaint").run()
+    table = at.dataframe[0].value
+    assert list(table["text"]) == [TEXTS["bag"], TEXTS["hack"]] and set(table["intent"]) == {"complaint"}
+    at.sidebar.selectbox(key="cases_topic").select("outage").run()
+    assert list(at.dataframe[0].value["text"]) == [TEXTS["bag"]]
+    assert list(at.dataframe[0].value["topics"]) == ["outage"]
+    at.sidebar.selectbox(key="cases_intent").select("question").run()
+    assert not at.dataframe and [i.value for i in at.info] == ["No cases match these filters."]
