@@ -102,7 +102,7 @@ class InboxRow:
     case_status: str | None
     intent: str | None = None  # from the current score; None until scored
     topics: tuple[str, ...] = ()
-    reasons: tuple[str, ...] = ()  # why the scorer found it urgent (derived from untrusted text)
+    reasons: tuple[str, ...] = ()  # why the scorer found it urgent; shown as plain text, like the post
     first_response_due: datetime | None = None  # the case's SLA, read by responder.queue.sla_clock
     first_response_at: datetime | None = None
 
