@@ -36,7 +36,7 @@ from core.errors import InvalidInput
 from core.mention import PLATFORMS
 from core.models import Author, Brand, Case, Mention, MentionBrand, Role, Score, User, utcnow
 from core.users import require
-from sentiment.postprocess import INTENTS
+from core.corrections import INTENTS
 
 INBOX_ORDER = (sa.func.coalesce(Mention.urgency, -1.0).desc(), Mention.created_at.desc(), Mention.id.desc())
 
@@ -70,7 +70,7 @@ class InboxFilters:
     language: str | None = None
     text: str = ""  # case-insensitive substring of the text or title
     since: datetime | None = None
-    intent: str | None = None  # one of sentiment.postprocess.INTENTS, as the current score says
+    intent: str | None = None  # one of core.corrections.INTENTS, as the current score says
     topic: str | None = None  # a topic name (sentiment.topics) among the current score's topics
 
     def __post_init__(self) -> None:

@@ -35,7 +35,7 @@ class CaseFilters:
     brand_id: int | None = None
     min_urgency: float = 0.0
     breached_only: bool = False
-    intent: str | None = None  # one of sentiment.postprocess.INTENTS
+    intent: str | None = None  # one of core.corrections.INTENTS
     topic: str | None = None  # a topic name (sentiment.topics)
 
     def __post_init__(self) -> None:

@@ -16,7 +16,7 @@ from core.users import has_role
 from dashboard import ui
 from responder import assignment, cases
 from responder.queue import UNASSIGNED, CaseFilters, count_cases, list_cases, sla_clock, teams, workers
-from sentiment.postprocess import INTENTS
+from core.corrections import INTENTS
 
 ROLE = Role.viewer
 PAGE_SIZE = 50
