@@ -307,6 +307,11 @@ class SenderConfig(Section):
     lease_seconds: float = Field(120.0, gt=0)
 
 
+class SuggestionsConfig(Section):
+    # How often the scorer role stores the sentence embedding of newly sent replies (suggestions).
+    interval_seconds: int = Field(60, ge=5)
+
+
 class ResponderConfig(Section):
     cases: CasesConfig = CasesConfig()
     assignment: AssignmentConfig = AssignmentConfig()
@@ -317,6 +322,7 @@ class ResponderConfig(Section):
     fields: dict[str, str] = Field(default_factory=dict)
     csat: CsatConfig = CsatConfig()
     sender: SenderConfig = SenderConfig()
+    suggestions: SuggestionsConfig = SuggestionsConfig()
 
     @model_validator(mode="after")
     def _check_saved_replies(self) -> ResponderConfig:

@@ -67,6 +67,7 @@ def start_scheduler(settings: Settings, config_path: str | None, db: Database, r
         training = jobs_module.schedule_training(scheduler, settings, config_path)
         if training:
             jobs.append(training)
+        jobs.append(jobs_module.schedule_reply_embeddings(scheduler, settings, config_path))
     if "sender" in roles:
         jobs += jobs_module.schedule_responder(scheduler, settings, config_path)
     if "alerts" in roles:

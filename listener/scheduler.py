@@ -40,7 +40,7 @@ ROLES = ("listener", "scorer", "sender", "alerts")
 # What each role of `earful run --role` schedules (the job ids; "poll:" stands for every source's poll).
 ROLE_JOBS = {
     "listener": ("poll:", "retention"),
-    "scorer": ("score", "train"),
+    "scorer": ("score", "train", "embed_replies"),
     "sender": ("triage", "send", "sla"),
     "alerts": ("alerts", "notify", "weekly_report"),
 }
@@ -117,6 +117,21 @@ def schedule_training(scheduler: BackgroundScheduler, settings: Settings, config
         replace_existing=True,
     )
     return TRAIN_JOB
+
+
+EMBED_REPLIES_JOB = "embed_replies"
+
+
+def schedule_reply_embeddings(
+    scheduler: BackgroundScheduler, settings: Settings, config_path: str | None, *, now: datetime | None = None
+) -> str:
+    """The scorer role embeds the mentions sent replies answered (reply suggestions), with the
+    encoder its scoring job holds; one node at a time, since every node would embed the same rows."""
+    scheduler.add_job(EXCLUSIVE, "interval", seconds=settings.responder.suggestions.interval_seconds,
+                      id=EMBED_REPLIES_JOB, name="embed sent replies for suggestions",
+                      args=[EMBED_REPLIES_JOB, "responder.jobs:embed_replies_job", config_path],
+                      replace_existing=True, next_run_time=now or utcnow())
+    return EMBED_REPLIES_JOB
 
 
 RESPONDER_JOBS = {

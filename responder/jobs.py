@@ -1,4 +1,6 @@
-"""Scheduled responder jobs: triage scored mentions into cases, send the outbox, flag SLA breaches.
+"""Scheduled responder jobs: triage scored mentions into cases, send the outbox, flag SLA breaches,
+and store the embeddings that reply suggestions match against (`embed_replies_job`, run by the
+scorer role with the encoder the scoring job already holds).
 
 Like the listener's jobs they are importable functions with plain-string arguments (APScheduler
 persists them). The first one in a process builds a `ResponderRuntime` (settings, database, business
@@ -8,6 +10,7 @@ calendar, publishers) that later runs reuse.
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import datetime
 from typing import Callable
 
@@ -17,8 +20,11 @@ from core.runtimes import Runtimes
 from core.models import utcnow
 from responder import cases, outbox
 from responder.sla import BusinessCalendar
+from responder.suggest import Embed, backfill_embeddings
 
 log = logging.getLogger(__name__)
+# Sent replies embedded per transaction: a few seconds of CPU encoding, so a write lock is short.
+EMBED_CHUNK = 500
 
 
 class ResponderRuntime:
@@ -58,6 +64,20 @@ class ResponderRuntime:
             log.warning("SLA: %d new breaches", found)
         return found
 
+    def embed_replies(self, embed: Embed, *, chunk: int = EMBED_CHUNK, stop: threading.Event | None = None) -> int:
+        """Store the context embedding of every sent reply lacking one, `chunk` per transaction;
+        returns how many. `stop` (a shutting-down scheduler) ends it after the current chunk."""
+        total = 0
+        while not (stop is not None and stop.is_set()):
+            with self.db.session() as session:
+                stored = backfill_embeddings(session, embed, limit=chunk)
+            total += stored
+            if stored < chunk:
+                break
+        if total:
+            log.info("suggestions: embedded the mentions of %d sent replies", total)
+        return total
+
     def close(self) -> None:
         self.publishers.close()
 
@@ -84,3 +104,10 @@ def send_job(config_path: str | None) -> None:
 
 def sla_job(config_path: str | None) -> None:
     runtime_for(config_path).check_sla()
+
+
+def embed_replies_job(config_path: str | None) -> None:
+    """Scorer role: embed the mentions newly sent replies answered, so the composer can suggest them."""
+    from sentiment.job import STOPPING, shared_encoder
+
+    runtime_for(config_path).embed_replies(shared_encoder(config_path).encode, stop=STOPPING)

@@ -188,6 +188,14 @@ def backfill_embeddings(session: Session, embed: Embed, *, limit: int = 500, bat
     return len(rows)
 
 
+def indexed_counts(session: Session) -> tuple[int, int]:
+    """(sent replies, how many of them have their context embedding): why there may be no suggestion."""
+    sent, embedded = session.execute(
+        sa.select(sa.func.count(), sa.func.count(Reply.context_embedding)).where(_went_out())
+    ).one()
+    return int(sent), int(embedded)
+
+
 def suggest(
     session: Session,
     mention_id: int,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import threading
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -213,3 +214,25 @@ def encoder_from_settings(conf: Any) -> BatchedEncoder:
 
         return OnnxEncoder(conf.model, **common)
     return Encoder(conf.model, **common)
+
+
+class SerialEncoder:
+    """One `encode` at a time through an encoder that several threads share.
+
+    A scorer process's scoring job and its reply-embedding job use the one encoder in memory, and
+    the dashboard serves each browser session on its own thread. The fast tokenizer may not be
+    entered twice at once (it resets its truncation per call: "Already borrowed"), and each call
+    already uses every core, so the second caller waits instead. Everything but `encode` is the
+    wrapped encoder's.
+    """
+
+    def __init__(self, encoder: Any) -> None:
+        self.encoder = encoder
+        self._lock = threading.Lock()
+
+    def encode(self, texts: Sequence[str], *, batch_size: int | None = None) -> np.ndarray:
+        with self._lock:
+            return self.encoder.encode(texts, batch_size=batch_size)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.encoder, name)

@@ -24,6 +24,7 @@ from core.errors import InvalidInput
 from core.models import Author, Correction, Mention, utcnow
 from core.store import record_scores
 from sentiment import features
+from sentiment.examples import Examples, LabelledText
 from sentiment.metrics import classification_report
 from sentiment.postprocess import LABELS, engagement_velocity
 from sentiment.scorer import ScoreInput, ScorerLike
@@ -206,16 +207,22 @@ def format_evaluation(result: dict[str, Any]) -> str:
 # -- corrections ---------------------------------------------------------------------------------
 
 
+def _corrections_of(db: Database, fields: Sequence[str]) -> list[Any]:
+    """Rows (mention_id, field, old_value, new_value, title, text) of these fields' corrections, oldest first."""
+    with db.session() as session:
+        return list(session.execute(
+            sa.select(Correction.mention_id, Correction.field, Correction.old_value, Correction.new_value,
+                      Mention.title, Mention.text)
+            .join(Mention, Mention.id == Correction.mention_id)
+            .where(Correction.field.in_(fields))
+            .order_by(Correction.created_at, Correction.id)
+        ).all())
+
+
 def sentiment_corrections(db: Database) -> list[tuple[str, str]]:
     """(text, label) of the newest staff sentiment correction per mention."""
     newest: dict[int, tuple[str, str]] = {}
-    with db.session() as session:
-        rows = session.execute(
-            sa.select(Correction.mention_id, Correction.new_value, Mention.title, Mention.text)
-            .join(Mention, Mention.id == Correction.mention_id)
-            .where(Correction.field == "sentiment")
-            .order_by(Correction.created_at, Correction.id)
-        ).all()
+    rows = [(r.mention_id, r.new_value, r.title, r.text) for r in _corrections_of(db, ("sentiment",))]
     for mention_id, new_value, title, text in rows:
         value = new_value.get("label", new_value.get("sentiment", new_value.get("value"))) if isinstance(new_value, dict) else None
         if isinstance(value, str) and value.lower() in LABELS:
@@ -223,6 +230,33 @@ def sentiment_corrections(db: Database) -> list[tuple[str, str]]:
         else:
             log.warning("correction of mention %s has no usable label: %r", mention_id, new_value)
     return list(newest.values())
+
+
+def labelled_examples(db: Database) -> list[LabelledText]:
+    """The newest intent and topic correction of each mention, as one labelled text per mention.
+
+    A topic correction's removed topics (the model's topics at the time, less the corrected set)
+    make the text a counter-example of those topics (sentiment.examples).
+    """
+    intents: dict[int, str] = {}
+    topics: dict[int, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+    texts: dict[int, str] = {}
+    for r in _corrections_of(db, ("intent", "topic")):
+        new_value = r.new_value if isinstance(r.new_value, dict) else {}
+        texts[r.mention_id] = f"{r.title}. {r.text}" if r.title else r.text
+        if r.field == "intent" and isinstance(new_value.get("label"), str):
+            intents[r.mention_id] = new_value["label"]
+        elif r.field == "topic" and isinstance(new_value.get("topics"), list):
+            given = tuple(sorted(str(t) for t in new_value["topics"]))
+            old = r.old_value.get("topics") if isinstance(r.old_value, dict) else None
+            removed = tuple(sorted({str(t) for t in old or ()} - set(given)))
+            topics[r.mention_id] = (given, removed)
+        else:
+            log.warning("%s correction of mention %s has no usable value: %r", r.field, r.mention_id, r.new_value)
+    return [
+        LabelledText(texts[m], intents.get(m), *topics.get(m, ((), ())))
+        for m in sorted(set(intents) | set(topics))
+    ]
 
 
 def recent_since(now: datetime, days: float) -> datetime:
@@ -243,11 +277,15 @@ def train_command(
     force: bool = False,
     encoder: Any = None,
     subset: int | None = None,
+    corpora: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Retrain the heads (with staff corrections from `db`), keep them only if not worse, re-score.
 
     `conf` is the `sentiment` config section. `subset` trains on the first N examples of each
-    corpus (tests); the held-out split is never touched. Returns what happened as plain data.
+    corpus (tests); the held-out split is never touched. `corpora` replaces the rated corpora
+    (`sentiment.data.load_corpora`, downloaded once) with others of the same shape (tests). Sentiment
+    corrections are weighted training examples; intent and topic corrections become the labelled
+    examples of the zero-shot intent and topics (sentiment.examples). Returns what happened as plain data.
     """
     from sentiment.data import default_cache_dir, load_corpora, split
     from sentiment.encoder import Encoder
@@ -259,14 +297,16 @@ def train_command(
     heads_dir = heads_dir or HEADS_DIR
     encoder = encoder or Encoder(conf.model, max_length=conf.max_length, batch_size=conf.batch_size, threads=conf.threads or None)
     train, heldout = [], {}
-    for corpus, examples in load_corpora(cache_dir).items():
+    for corpus, examples in (corpora if corpora is not None else load_corpora(cache_dir)).items():
         corpus_train, heldout[corpus] = split(examples)
         train += corpus_train[:subset] if subset else corpus_train
     corrections = [Labelled(text, label, None, conf.correction_weight) for text, label in (sentiment_corrections(db) if db else [])]
     version = new_version(now, f"{len(train)}:{len(corrections)}:{conf.model}")
     heads = train_heads(encoder, train, corrections, version=version, cache_dir=cache_dir / "embeddings")
+    heads.examples = Examples.encode(encoder, labelled_examples(db) if db else [])
     scores = heldout_scores(heads, encoder, heldout, cache_dir / "embeddings")
-    heads.meta |= {"heldout": scores, "corrections": len(corrections), "trained_at": now.isoformat()}
+    heads.meta |= {"heldout": scores, "corrections": len(corrections), "labelled_examples": len(heads.examples),
+                   "trained_at": now.isoformat()}
     current_scores = None
     try:
         current = load_heads(folder=heads_dir)
@@ -276,15 +316,17 @@ def train_command(
         current = None
     accepted = force or current_scores is None or scores["mean"]["model"] >= current_scores["mean"]["model"]
     rescored = 0
-    if accepted:
-        heads.save(heads_dir)
+    used = heads if accepted else _with_examples(current, heads.examples, now)
+    if used is not None:
+        used.save(heads_dir)
         if db is not None and rescore_days > 0:
-            scorer = Scorer.with_heads(encoder, heads, conf)
+            scorer = Scorer.with_heads(encoder, used, conf)
             rescored = rescore_recent(db, scorer, since=recent_since(now, rescore_days), batch_size=conf.batch_size)
     return {
         "version": version,
         "accepted": accepted,
-        "in_use": version if accepted else (current.version if current else None),
+        "in_use": used.version if used is not None else (current.version if current else None),
+        "labelled_examples": len(heads.examples),
         "heldout": scores,
         "current_heldout": current_scores,
         "corrections": len(corrections),
@@ -292,9 +334,25 @@ def train_command(
     }
 
 
+def _with_examples(current: Any, examples: Examples, now: datetime) -> Any:
+    """The current heads with the newest intent and topic examples, as a new version, when the new
+    sentiment heads were kept aside: a verbatim staff label needs no held-out gate, and waiting for
+    a better sentiment model would leave those corrections unused. None when nothing changed."""
+    from dataclasses import replace
+
+    from sentiment.train import new_version
+
+    if current is None or examples.same_as(current.examples):
+        return None
+    version = new_version(now, f"examples:{current.version}:{len(examples)}")
+    return replace(current, version=version, examples=examples,
+                   meta=current.meta | {"examples_from": current.version, "trained_at": now.isoformat()})
+
+
 __all__: Sequence[str] = (
     "train_command",
     "score_pending", "rescore_recent", "evaluate_csv", "format_evaluation", "read_labelled_csv", "sentiment_corrections",
+    "labelled_examples",
 )
 
 
@@ -304,15 +362,16 @@ STOPPING = threading.Event()
 _scorers_lock = threading.Lock()
 
 
-def score_pending_job(config_path: str | None) -> None:
-    """Scheduled job: score what the pollers stored since the last run.
+def loaded_scorer(config_path: str | None) -> tuple[Database, Any, Any]:
+    """(database, scorer, `sentiment` section) of this process for `config_path`.
 
-    The encoder is loaded once per process (it is the expensive part) and reused by later runs. The
-    heads are reloaded when `sentiment/heads/CURRENT` names another version than the one in use:
-    retraining in one scorer process (or `earful train` by hand) reaches every scorer process of
-    the machine at its next run.
+    The encoder is loaded once per process (it is the expensive part) and reused by later runs,
+    behind a `SerialEncoder` since the scorer role's jobs share it. The heads are reloaded when
+    `sentiment/heads/CURRENT` names another version than the one in use: retraining in one scorer
+    process (or `earful train` by hand) reaches every scorer process of the machine at its next run.
     """
     from core.config import load_config
+    from sentiment.encoder import SerialEncoder, encoder_from_settings
     from sentiment.heads import current_version, load_heads
     from sentiment.scorer import Scorer
 
@@ -320,12 +379,25 @@ def score_pending_job(config_path: str | None) -> None:
         if config_path not in _scorers:
             settings = load_config(config_path)
             db = Database.open(settings.database.url)
-            _scorers[config_path] = (db, Scorer.from_settings(settings.sentiment), settings.sentiment)
+            encoder = SerialEncoder(encoder_from_settings(settings.sentiment))
+            _scorers[config_path] = (db, Scorer.with_heads(encoder, load_heads(), settings.sentiment), settings.sentiment)
         db, scorer, conf = _scorers[config_path]
         if current_version() not in (None, scorer.version):
             scorer = Scorer.with_heads(scorer.encoder, load_heads(), conf)
             _scorers[config_path] = (db, scorer, conf)
             log.info("scoring with model %s from now on", scorer.version)
+        return db, scorer, conf
+
+
+def shared_encoder(config_path: str | None) -> Any:
+    """The scoring encoder of this process, for the scorer role's other jobs (reply embeddings):
+    one copy of the model in memory, and vectors from the model that scores."""
+    return loaded_scorer(config_path)[1].encoder
+
+
+def score_pending_job(config_path: str | None) -> None:
+    """Scheduled job: score what the pollers stored since the last run (see `loaded_scorer`)."""
+    db, scorer, conf = loaded_scorer(config_path)
     score_pending(db, scorer, batch_size=chunk_size(conf), stop=STOPPING)
 
 

@@ -84,3 +84,32 @@ def test_nightly_training_is_scheduled_only_when_configured(tmp_path: Path) -> N
         assert scheduler.get_job("train") is None
     finally:
         scheduler.shutdown(wait=False)
+
+
+def test_the_scorer_role_schedules_the_reply_embeddings_at_the_configured_interval(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import timedelta
+
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from core.services import start_scheduler, stop_scheduler
+    from listener.scheduler import EXCLUSIVE, ROLE_JOBS
+
+    path = tmp_path / "config.yaml"
+    path.write_text(f"database:\n  url: sqlite:///{tmp_path / 'e.db'}\nresponder:\n  suggestions: {{interval_seconds: 120}}\n")
+    settings = load_config(path, env={})
+    db = Database.open(settings.database.url)
+    # Scheduled, not run: the scoring job would load the real encoder.
+    monkeypatch.setattr(BackgroundScheduler, "resume", lambda self: None)
+    scheduler, runtime, jobs = start_scheduler(settings, str(path), db, ("scorer",))
+    try:
+        assert jobs == ["score", "embed_replies"] and set(jobs) <= set(ROLE_JOBS["scorer"])
+        job = scheduler.get_job("embed_replies")
+        assert job.trigger.interval == timedelta(seconds=120)
+        assert job.func_ref == EXCLUSIVE  # one node at a time: every node would embed the same rows
+        assert list(job.args) == ["embed_replies", "responder.jobs:embed_replies_job", str(path)]
+        assert scheduler.get_job("send") is None  # the sender role's jobs stay with the sender
+    finally:
+        stop_scheduler(scheduler, runtime, str(path))
+        db.dispose()

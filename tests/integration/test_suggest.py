@@ -4,6 +4,7 @@ storage of embeddings is."""
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timedelta, timezone
 from itertools import count
 from typing import Any, Sequence
@@ -177,3 +178,33 @@ def test_replies_to_the_mention_itself_and_other_models_are_left_out(db: Databas
 def test_unknown_mention_is_refused(db: Database) -> None:
     with db.session() as s, pytest.raises(InvalidInput, match="no mention with id 999"):
         suggest(s, 999, CountingEmbed())
+
+
+def test_the_embed_replies_job_indexes_every_sent_reply_a_chunk_per_transaction(db: Database) -> None:
+    from responder.jobs import ResponderRuntime
+    from responder.suggest import indexed_counts
+    from tests.fakes.responder import settings
+
+    seed_history(db)
+    embed = CountingEmbed()
+    calls: list[int] = []
+
+    def counted(texts: Sequence[str]) -> np.ndarray:
+        calls.append(len(texts))
+        return embed(texts)
+
+    runtime = ResponderRuntime(settings(), db)
+    with db.session() as s:
+        assert indexed_counts(s) == (4, 0)  # drafts, failures and the dry run are not counted
+    assert runtime.embed_replies(counted, chunk=3) == 4
+    assert calls == [3, 1]  # one chunk per transaction, until a chunk comes back short
+    with db.session() as s:
+        assert indexed_counts(s) == (4, 4)
+        answered(s, "where is my bag", f"@ed {BAG}", minutes=9)
+    stopping = threading.Event()
+    stopping.set()
+    assert runtime.embed_replies(counted, stop=stopping) == 0  # a shutting-down scheduler starts none
+    assert runtime.embed_replies(counted) == 1
+    assert runtime.embed_replies(counted) == 0
+    assert embed.texts.count("where is my bag") == 1
+    runtime.close()
