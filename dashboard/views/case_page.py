@@ -1,4 +1,5 @@
-"""Case: the thread, the customer's history, notes, the composer and approvals, and corrections.
+"""Case: the thread, the customer's history, notes, the composer (saved replies and suggestions from
+past sent replies, `dashboard.suggestions`) and approvals, and corrections.
 
 Every action is a call into `responder` or `core`, which checks the role itself; this page only lays
 things out and hides what the user's role cannot do. Text from the internet is shown with
@@ -18,7 +19,7 @@ from core.errors import EarfulError
 from core.inbox import format_age, http_url_or_none
 from core.models import Author, Case, CaseStatus, Mention, Reply, ReplyState, Role, User, utcnow
 from core.users import has_role
-from dashboard import ui
+from dashboard import suggestions, ui
 from responder import actions, assignment, cases, csat, outbox
 from responder.limits import measure
 from responder.publishers import REPLY_PLATFORMS
@@ -223,6 +224,7 @@ def _composer(app: ui.App, user: User, case_id: int, platform: str) -> None:
         if choice and st.button("Use saved reply", key=f"use_saved_{case_id}"):
             st.session_state[box] = _fill(app, user, case_id, next(s.text for s in saved if s.name == choice))
             st.rerun()
+    suggestions.section(app, case_id, box)
     text = st.text_area("Public reply", key=box, height=120)
     used = measure(platform, text or "")
     ui.plain(f"{used.used} / {used.limit} {used.unit}" + ("" if used.fits or used.used == 0 else " · does not fit"))
