@@ -792,32 +792,49 @@ def _acting_admin(session: Session, acting_as: Optional[str]) -> Any:
 @app.command()
 def erase(
     ctx: typer.Context,
-    author: str = typer.Option(..., "--author", help="PLATFORM:HANDLE or PLATFORM:NATIVE_ID, e.g. mastodon:@jo@social.example"),
+    author: Optional[str] = typer.Option(None, "--author", help="PLATFORM:HANDLE or PLATFORM:NATIVE_ID, e.g. mastodon:@jo@social.example"),
+    customer: Optional[str] = typer.Option(None, "--customer", help="A customer profile's id (or PLATFORM:HANDLE of one "
+                                           "of its accounts): erases every linked account at once."),
     acting_as: Optional[str] = typer.Option(None, "--as", help="Your Earful username (admin; recorded in the audit log)."),
     yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
 ) -> None:
     """Erase a person (GDPR): their mentions, scores, cases, notes, survey answers and profile."""
     from core.customers import parse_author_ref
-    from core.privacy import erase_author, erasure_preview
+    from core.privacy import customer_erasure_preview, erase_author, erase_customer, erasure_preview
 
-    platform, handle = guarded(lambda: parse_author_ref(author))
-    count = ctx.obj.in_session(lambda session: erasure_preview(session, _acting_admin(session, acting_as), platform, handle))
+    if (author is None) == (customer is None):
+        fail("name the person to erase with either --author PLATFORM:HANDLE or --customer ID, not both", 2)
+    if customer is not None:
+        preview = ctx.obj.in_session(
+            lambda session: customer_erasure_preview(session, _acting_admin(session, acting_as), customer))
+        who, count = f"customer {preview.customer_id} ({', '.join(preview.accounts) or 'no accounts'})", preview.mentions
+
+        def erase(session: Session) -> Any:
+            return erase_customer(session, _acting_admin(session, acting_as), preview.customer_id)
+    else:
+        platform, handle = guarded(lambda: parse_author_ref(author))
+        who = author
+        count = ctx.obj.in_session(lambda session: erasure_preview(session, _acting_admin(session, acting_as), platform, handle))
+
+        def erase(session: Session) -> Any:
+            return erase_author(session, _acting_admin(session, acting_as), platform, handle)
     if not yes:
         if not sys.stdin.isatty():
             fail("erasing cannot be undone; pass --yes to confirm", 2)
-        typer.confirm(f"Erase everything Earful holds about {author} ({count} mentions)? This cannot be undone",
+        typer.confirm(f"Erase everything Earful holds about {who} ({count} mentions)? This cannot be undone",
                       abort=True)
-    result = ctx.obj.in_session(lambda session: erase_author(session, _acting_admin(session, acting_as), platform, handle))
+    result = ctx.obj.in_session(erase)
     if as_json:
         print(json.dumps(result.as_dict()))
         return
-    out.print(f"erased {author}: {result.mentions} mentions, {result.cases_deleted} cases deleted, "
+    out.print(f"erased {who}: {result.mentions} mentions, {result.cases_deleted} cases deleted, "
               f"{result.replies_kept} published replies kept (redacted); reference {result.reference}",
               highlight=False, markup=False)
     if result.linked_authors:
         out.print(f"the same customer profile also holds {', '.join(result.linked_authors)}; erase those too "
-                  "if they are the same person", highlight=False, markup=False)
+                  f"if they are the same person (all at once: earful erase --customer {result.linked_authors[0]})",
+                  highlight=False, markup=False)
 
 
 @retention_app.command("apply")

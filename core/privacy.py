@@ -9,6 +9,8 @@ row keeps what the brand said (with the person's handle and name redacted) and p
 of the post it answered, a row with the platform id and time only ("[erased]", no author, no text,
 no link, no payload). Keeping that platform id also means a later poll that sees the same post
 again only refreshes its counts instead of collecting the person's text a second time.
+`erase_customer` does the same for every account linked to one customer profile, and the profile,
+in one transaction.
 
 `apply_retention` deletes mentions older than N days with their scores and dependent rows, in
 set-based batches; `run_retention` spreads that over short transactions so the scheduler's writers
@@ -112,10 +114,12 @@ def find_authors(session: Session, platform: str, key_or_handle: str) -> list[Au
     ))
 
 
-def redaction_pattern(authors: Sequence[Author], *, names: bool = True) -> re.Pattern[str] | None:
+def redaction_pattern(authors: Sequence[Author], *, names: bool = True,
+                      extra_names: Iterable[str] = ()) -> re.Pattern[str] | None:
     """Matches the authors' handles (with or without @, and the local part of user@instance handles)
-    and, with `names`, their display names, as whole words, case-insensitively."""
-    needles: set[str] = set()
+    and, with `names`, their display names and `extra_names` (a customer profile's), as whole words,
+    case-insensitively."""
+    needles: set[str] = {n.strip() for n in extra_names if names and n and len(n.strip()) >= 2}
     for author in authors:
         for value in (author.handle, author.key if not author.key.isdigit() else None):
             if not value:
@@ -175,18 +179,80 @@ def erase_author(session: Session, actor: User, platform: str, key_or_handle: st
                  now: datetime | None = None) -> ErasureResult:
     """Remove a person's data everywhere (admins only). See the module docstring for what stays."""
     require(actor, Role.admin, "erase a person's data")
-    now = now or utcnow()
     authors = find_authors(session, platform, key_or_handle)
     if not authors:
         raise InvalidInput(f"no author {key_or_handle!r} on {platform} has been collected; nothing to erase")
+    return _erase_accounts(session, actor, authors, [], now=now or utcnow(), details={"platform": platform})
+
+
+def find_customer(session: Session, customer: str | int) -> tuple[Customer, list[Author]]:
+    """The customer profile named by its id (as `earful customers link` prints it) or by
+    PLATFORM:HANDLE of one of its accounts, with every account linked to it."""
+    wanted = str(customer).strip()
+    if wanted.isdigit():
+        profile = session.get(Customer, int(wanted))
+        if profile is None:
+            raise InvalidInput(f"no customer {wanted}; `earful customers link` prints a profile's id")
+    else:
+        platform, sep, handle = wanted.partition(":")
+        if not sep:
+            raise InvalidInput(f"{wanted!r} is neither a customer id nor PLATFORM:HANDLE of a linked account")
+        authors = find_authors(session, platform, handle)
+        if not authors:
+            raise InvalidInput(f"no author {handle!r} on {platform} has been collected; nothing to erase")
+        ids = sorted({a.customer_id for a in authors if a.customer_id is not None})
+        if not ids:
+            raise InvalidInput(f"{wanted} is not linked to a customer profile; erase that one account with --author")
+        if len(ids) > 1:
+            raise InvalidInput(f"{wanted} belongs to customers {', '.join(map(str, ids))}; name one by its id")
+        profile = session.get(Customer, ids[0])
+        assert profile is not None
+    accounts = list(session.scalars(sa.select(Author).where(Author.customer_id == profile.id).order_by(Author.id)))
+    return profile, accounts
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerPreview:
+    customer_id: int
+    accounts: tuple[str, ...]  # PLATFORM:HANDLE of every linked account
+    mentions: int
+
+
+def customer_erasure_preview(session: Session, actor: User, customer: str | int) -> CustomerPreview:
+    """What `erase_customer` would remove (admins only, like `erasure_preview`)."""
+    require(actor, Role.admin, "erase a person's data")
+    profile, accounts = find_customer(session, customer)
+    ids = [a.id for a in accounts]
+    mentions = 0 if not ids else session.scalar(
+        sa.select(sa.func.count()).select_from(Mention).where(Mention.author_id.in_(ids))) or 0
+    return CustomerPreview(profile.id, tuple(f"{a.platform}:{a.handle}" for a in accounts), mentions)
+
+
+def erase_customer(session: Session, actor: User, customer: str | int, *,
+                   now: datetime | None = None) -> ErasureResult:
+    """Erase a customer profile and every platform account linked to it, in the caller's one
+    transaction (admins only): `erase_author` for all of them at once, so none is left behind."""
+    require(actor, Role.admin, "erase a person's data")
+    profile, accounts = find_customer(session, customer)
+    return _erase_accounts(session, actor, accounts, [profile.id], now=now or utcnow(),
+                           details={"customer": True, "platforms": sorted({a.platform for a in accounts})})
+
+
+def _erase_accounts(session: Session, actor: User, authors: Sequence[Author], profiles: Sequence[int], *,
+                    now: datetime, details: dict[str, Any]) -> ErasureResult:
+    """Erase these author rows and, when no other account stays linked, their customer profiles
+    (`profiles`: profiles to erase even if no account is left to name them)."""
     author_ids = [a.id for a in authors]
-    pattern = redaction_pattern(authors)
-    customer_ids = sorted({a.customer_id for a in authors if a.customer_id is not None})
+    names = [p.display_name for p in (session.get(Customer, i) for i in profiles) if p is not None]
+    pattern = redaction_pattern(authors, extra_names=names)
+    customer_ids = sorted({a.customer_id for a in authors if a.customer_id is not None} | set(profiles))
     linked = [] if not customer_ids else list(session.scalars(
         sa.select(Author).where(Author.customer_id.in_(customer_ids), Author.id.not_in(author_ids)).order_by(Author.id)))
 
     mention_ids = list(session.scalars(sa.select(Mention.id).where(Mention.author_id.in_(author_ids))))
     touched_cases = set(session.scalars(sa.select(Case.id).where(Case.author_id.in_(author_ids))))
+    if profiles:
+        touched_cases |= set(session.scalars(sa.select(Case.id).where(Case.customer_id.in_(profiles))))
     touched_cases |= {c for c in session.scalars(
         sa.select(Mention.case_id).where(Mention.author_id.in_(author_ids), Mention.case_id.is_not(None)))}
 
@@ -245,9 +311,9 @@ def erase_author(session: Session, actor: User, platform: str, key_or_handle: st
         cases_deleted=cases_deleted, cases_kept=cases_kept, replies_kept=len(kept), replies_deleted=len(dropped_ids),
         customer_deleted=customer_deleted, linked_authors=tuple(f"{a.platform}:{a.handle}" for a in linked),
     )
-    details = {k: v for k, v in result.as_dict().items() if k not in ("reference", "linked_authors")}
+    counts = {k: v for k, v in result.as_dict().items() if k not in ("reference", "linked_authors")}
     audit.record(session, actor.username, "person.erase", target_type="erasure", target_id=reference,
-                 details={**details, "platform": platform, "linked_authors": len(linked)}, at=now)
+                 details={**counts, **details, "linked_authors": len(linked)}, at=now)
     return result
 
 

@@ -21,7 +21,8 @@ from core.models import (
     Alert, AlertMention, AuditEntry, Author, Base, Case, CaseStatus, Correction, Customer, DeliveryState, Mention,
     MentionBrand, Note, Notification, Reply, ReplyState, Role, Score,
 )
-from core.privacy import ERASED, apply_retention, erase_author, run_retention
+from core import privacy
+from core.privacy import ERASED, apply_retention, customer_erasure_preview, erase_author, erase_customer, run_retention
 from responder import cases, outbox
 from responder.sla import BusinessCalendar
 from tests.fakes import responder as fx
@@ -169,6 +170,76 @@ def test_erasing_the_last_account_of_a_customer_deletes_the_profile(db: Database
         assert "JO-ON-X" not in everything(db)
 
 
+def _jo_customer(db: Database) -> int:
+    with db.session() as s:
+        return s.scalars(sa.select(Author.customer_id).where(Author.handle == "@jo_x")).one()
+
+
+def test_erase_customer_removes_every_linked_account_and_the_profile(db: Database, world: dict[str, int]) -> None:
+    customer_id = _jo_customer(db)
+    with db.session() as s:
+        root = fx.user(s, "root")
+        preview = customer_erasure_preview(s, root, "x:jo_x")  # any linked account names the profile
+        assert (preview.customer_id, preview.accounts, preview.mentions) == (customer_id, (f"mastodon:{JO}", "x:@jo_x"), 4)
+        result = erase_customer(s, root, str(customer_id), now=NOW)
+    assert (result.authors, result.mentions, result.customer_deleted, result.linked_authors) == (2, 4, True, ())
+    assert (result.cases_deleted, result.cases_kept, result.replies_kept) == (2, 1, 1)  # the x case, Jo's refund case
+    dump = everything(db)
+    for secret in (*JO_TEXTS, "JO-ON-X", "jo@example.social", "jo_x", "JO-SURVEY", "seat 12A", "Refund for Jo"):
+        assert secret not in dump, f"{secret!r} survived the erasure"
+    with db.session() as s:
+        assert not s.scalars(sa.select(Customer)).all()
+        assert {a.handle for a in s.scalars(sa.select(Author))} == {"@kim@example.social"}
+        assert s.get(Mention, world["kim"]).text.endswith("KIM-TEXT")
+        assert s.get(Reply, world["sent"]).text == f"{ERASED} Hi {ERASED}, sorry about the bag."
+        link = s.scalars(sa.select(AuditEntry).where(AuditEntry.action == "customer.link")).one()
+        assert "jo" not in json.dumps(link.details).lower()  # the profile's own entry: handles and name redacted
+        entry = s.scalars(sa.select(AuditEntry).where(AuditEntry.action == "person.erase")).one()
+        assert entry.actor == "root" and entry.target_id == result.reference
+        assert (entry.details["customer"], entry.details["platforms"], entry.details["mentions"]) == (True, ["mastodon", "x"], 4)
+
+
+@pytest.mark.parametrize("role", ["viewer", "agent", "pr", "manager"])
+def test_only_an_admin_may_erase_or_preview_a_customer(db: Database, world: dict[str, int], role: str) -> None:
+    customer_id = _jo_customer(db)
+    before = everything(db)
+    with db.session() as s:
+        user = fx.user(s, {"viewer": "val", "agent": "ann", "pr": "pam", "manager": "max"}[role])
+        with pytest.raises(PermissionDenied):
+            customer_erasure_preview(s, user, customer_id)
+        with pytest.raises(PermissionDenied):
+            erase_customer(s, user, customer_id)
+    assert everything(db) == before
+
+
+def test_erase_customer_is_one_transaction(db: Database, world: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failure after the first account's rows are gone leaves every account as it was."""
+    customer_id = _jo_customer(db)
+    before = everything(db)
+
+    def disk_full(*args: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(privacy, "_scrub_text_columns", disk_full)  # runs after every delete
+    with pytest.raises(RuntimeError, match="disk full"):
+        with db.session() as s:
+            erase_customer(s, fx.user(s, "root"), customer_id, now=NOW)
+    assert everything(db) == before
+
+
+def test_erase_customer_says_what_is_wrong(db: Database, world: dict[str, int]) -> None:
+    with db.session() as s:
+        root = fx.user(s, "root")
+        with pytest.raises(InvalidInput, match="no customer 999"):
+            erase_customer(s, root, "999")
+        with pytest.raises(InvalidInput, match="not linked to a customer profile"):
+            erase_customer(s, root, "mastodon:@kim@example.social")
+        with pytest.raises(InvalidInput, match="neither a customer id"):
+            erase_customer(s, root, "jo")
+        with pytest.raises(InvalidInput, match="nothing to erase"):
+            erase_customer(s, root, "x:@nobody")
+
+
 # ------------------------------------------------------------------------------------------ retention
 
 
@@ -285,6 +356,28 @@ def test_erase_command_exit_codes(site: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["mentions"] == 1
     assert "Traceback" not in bad.stderr + unknown.stderr + agent.stderr + done.stderr
+
+
+def test_erase_command_erases_a_customer_across_accounts(site: Path) -> None:
+    both = earful("erase", "--author", f"mastodon:{JO}", "--customer", "1", "--yes", cwd=site)
+    assert both.returncode == 2 and "--author" in both.stderr and "--customer" in both.stderr
+    neither = earful("erase", "--yes", cwd=site)
+    assert neither.returncode == 2 and "--customer ID" in neither.stderr
+    unlinked = earful("erase", "--customer", f"mastodon:{JO}", "--as", "root", "--yes", cwd=site)
+    assert unlinked.returncode == 2 and "--author" in unlinked.stderr
+    linked = earful("customers", "link", f"mastodon:{JO}", "mastodon:@kim@example.social", "--as", "root", cwd=site)
+    assert linked.returncode == 0, linked.stderr
+    customer_id = linked.stdout.split()[-1]
+    agent = earful("erase", "--customer", customer_id, "--as", "ann", "--yes", cwd=site)
+    assert agent.returncode == 1 and "admin" in agent.stderr
+    done = earful("erase", "--customer", customer_id, "--as", "root", "--yes", "--json", cwd=site)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert (result["authors"], result["mentions"], result["customer_deleted"]) == (2, 2, True)
+    db = Database.open(f"sqlite:///{site / 'e.db'}")
+    with db.session() as s:
+        assert not s.scalars(sa.select(Author)).all() and not s.scalars(sa.select(Mention)).all()
+    db.dispose()
 
 
 def test_retention_command(site: Path) -> None:

@@ -25,7 +25,7 @@ from streamlit.testing.v1 import AppTest
 from core import alerts, corrections, customers, inbox, metrics, privacy
 from core.db import Database
 from core.errors import PermissionDenied
-from core.models import Alert, Case, Reply, ReplyState, Role, User
+from core.models import Alert, Author, Case, Customer, Reply, ReplyState, Role, User
 from responder import actions, assignment, cases, csat, outbox
 from responder.sla import BusinessCalendar
 from tests.fakes import apptest as fa
@@ -105,6 +105,15 @@ def _own_draft(s: Session, w: World, actor: User) -> int:
     return reply.id
 
 
+def _kims_profile(s: Session) -> int:
+    """A customer profile holding the X author @kim (the state a staff link leaves)."""
+    profile = Customer(display_name="kim")
+    s.add(profile)
+    s.flush()
+    s.execute(sa.update(Author).where(Author.handle == "@kim").values(customer_id=profile.id))
+    return profile.id
+
+
 def _publishers(w: World) -> outbox.Publishers:
     return outbox.Publishers(w.settings, build=lambda config, timeout: fx.ScriptedPublisher())
 
@@ -139,6 +148,11 @@ ACTIONS: tuple[Row, ...] = (
         ("core.privacy:erase_author",)),
     Row("preview an erasure", Role.admin, lambda s, w, a: privacy.erasure_preview(s, a, "x", "@kim"),
         ("core.privacy:erasure_preview",)),
+    Row("erase a customer's every account", Role.admin,
+        lambda s, w, a: privacy.erase_customer(s, a, _kims_profile(s), now=NOW), ("core.privacy:erase_customer",)),
+    Row("preview a customer's erasure", Role.admin,
+        lambda s, w, a: privacy.customer_erasure_preview(s, a, _kims_profile(s)),
+        ("core.privacy:customer_erasure_preview",)),
     Row("take a case", Role.agent, lambda s, w, a: assignment.assign(s, a, w.case, a.username, now=NOW),
         ("responder.assignment:assign",)),
     Row("assign a case to someone else", Role.pr, lambda s, w, a: assignment.assign(s, a, w.case, "ann", now=NOW),
