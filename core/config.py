@@ -390,6 +390,23 @@ class EmailChannel(ChannelBase):
     password: SecretStr | None = None
     sender: str = Field(min_length=3)
     recipients: tuple[str, ...] = Field(min_length=1)
+    # A relay whose certificate a private or self-signed CA signed: trust that CA (PEM) instead of the system's.
+    ca_file: str | None = None
+
+    @field_validator("ca_file")
+    @classmethod
+    def _ca_file_exists(cls, value: str | None) -> str | None:
+        if value is not None and not Path(value).is_file():
+            raise ValueError(f"{value} is not a file; give the path of the PEM file holding the CA certificate "
+                             "that signed the SMTP server's certificate, or remove ca_file to trust the system's CAs")
+        return value
+
+    @model_validator(mode="after")
+    def _ca_file_needs_tls(self) -> EmailChannel:
+        if self.ca_file is not None and self.security == "none":
+            raise ValueError("ca_file is set but security is none, so no certificate is checked; "
+                             "set security to starttls or ssl, or remove ca_file")
+        return self
 
 
 ChannelConfig = Annotated[Union[SlackChannel, WebhookChannel, EmailChannel], Field(discriminator="type")]

@@ -120,9 +120,14 @@ def backoff(attempts: int, config: NotifyConfig) -> timedelta:
 SmtpFactory = Callable[[EmailChannel, float], smtplib.SMTP]
 
 
+def tls_context(channel: EmailChannel) -> ssl.SSLContext:
+    """Verifies the server's certificate and name: against the system's CAs, or only the channel's `ca_file`."""
+    return ssl.create_default_context(cafile=channel.ca_file)
+
+
 def default_smtp(channel: EmailChannel, timeout: float) -> smtplib.SMTP:
     if channel.security == "ssl":
-        return smtplib.SMTP_SSL(channel.host, channel.port, timeout=timeout, context=ssl.create_default_context())
+        return smtplib.SMTP_SSL(channel.host, channel.port, timeout=timeout, context=tls_context(channel))
     return smtplib.SMTP(channel.host, channel.port, timeout=timeout)
 
 
@@ -170,7 +175,7 @@ class Notifier:
         try:
             with self.smtp_factory(channel, self.config.notify.timeout_seconds) as smtp:
                 if channel.security == "starttls":
-                    smtp.starttls(context=ssl.create_default_context())
+                    smtp.starttls(context=tls_context(channel))
                 if channel.username:
                     password = channel.password.get_secret_value() if channel.password else ""
                     smtp.login(channel.username, password)
@@ -186,6 +191,10 @@ class Notifier:
                 raise Unavailable(channel.name, f"SMTP {exc.smtp_code} {exc.smtp_error!r}; will retry",
                                   status=exc.smtp_code) from None
             raise Rejected(channel.name, f"SMTP {exc.smtp_code} {exc.smtp_error!r}", status=exc.smtp_code) from None
+        except ssl.SSLCertVerificationError as exc:  # retrying would not help: the configuration must change
+            raise Rejected(channel.name, f"the certificate of {channel.host}:{channel.port} is not trusted "
+                           f"({exc.verify_message}); if a private CA signed it, set the channel's ca_file to "
+                           "that CA's PEM file") from None
         except (smtplib.SMTPException, OSError) as exc:
             raise Unavailable(channel.name, f"could not talk to {channel.host}:{channel.port}: "
                               f"{type(exc).__name__}: {exc}") from None

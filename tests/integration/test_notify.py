@@ -6,20 +6,24 @@ from __future__ import annotations
 import json
 import socket
 import threading
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from pydantic import ValidationError
 
 from core import notify
 from core.alert_jobs import AlertsRuntime
 from core.config import AlertsConfig, Settings
 from core.db import Database
 from core.models import DeliveryState, Notification
+from tests.fakes.tls import LocalCA, make_ca
 from tests.integration.test_alerts import T0, brand, every, mentions, weekly_history
 
 
@@ -250,3 +254,93 @@ def test_routing_is_pure_config() -> None:
     assert r(kind="volume_spike", brand="Acme", severity="critical", event="opened") == ("b", "a")
     assert r(kind="volume_spike", brand="Acme", severity="critical", event="resolved") == ()
     assert r(kind="negative_spike", brand="Other", severity="warning", event="resolved") == ("a",)
+
+
+# ------------------------------------------------------------------- SMTP over TLS (a throwaway CA)
+
+
+class TlsMailbox(Mailbox):
+    """Also records whether each message came over TLS, as the server saw it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.over_tls: list[bool] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd API
+        self.over_tls.append(server.transport.get_extra_info("ssl_object") is not None)
+        return await super().handle_DATA(server, session, envelope)
+
+
+@pytest.fixture
+def ca(tmp_path: Path) -> LocalCA:
+    return make_ca(tmp_path)
+
+
+@contextmanager
+def tls_server(ca: LocalCA, security: str) -> Iterator[tuple[TlsMailbox, int]]:
+    """STARTTLS required before login and mail, or TLS from the first byte (implicit TLS, port 465 style)."""
+    box, port = TlsMailbox(), free_port()
+    # aiosmtpd's auth_require_tls knows only STARTTLS; with implicit TLS every byte is encrypted anyway
+    tls = {"tls_context": ca.server_context(), "require_starttls": True, "auth_require_tls": True} \
+        if security == "starttls" else {"ssl_context": ca.server_context(), "auth_require_tls": False}
+    controller = Controller(box, hostname="127.0.0.1", port=port, authenticator=check_login,
+                            auth_exclude_mechanism=["LOGIN"], **tls)
+    controller.start()
+    try:
+        yield box, port
+    finally:
+        controller.stop()
+
+
+def tls_config(port: int, security: str, ca_file: Path | None) -> AlertsConfig:
+    return AlertsConfig.model_validate({
+        "channels": [{"name": "mail", "type": "email", "host": "127.0.0.1", "port": port, "security": security,
+                      "username": "earful", "password": "s3cret-pass", "sender": "earful@example.com",
+                      "recipients": ["comms@example.com"], "ca_file": str(ca_file) if ca_file else None}],
+        "notify": {"max_attempts": 3, "timeout_seconds": 5},
+    })
+
+
+def deliver_one(db: Database, conf: AlertsConfig) -> Any:
+    with db.session() as session:
+        notify.enqueue(session, ["mail"], event="report", subject="over tls", body="hello", payload={}, now=T0)
+    rt = runtime(db, conf, Clock(T0))
+    try:
+        [outcome] = rt.deliver()
+    finally:
+        rt.close()
+    return outcome
+
+
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+def test_email_goes_over_tls_to_a_server_signed_by_the_configured_ca(sqlite_db: Database, ca: LocalCA,
+                                                                      security: str) -> None:
+    with tls_server(ca, security) as (box, port):
+        outcome = deliver_one(sqlite_db, tls_config(port, security, ca.ca_file))
+    assert outcome.state == DeliveryState.sent, outcome.error
+    [mail] = box.messages
+    assert b"Subject: over tls" in mail.content and box.over_tls == [True]
+
+
+def test_a_starttls_server_refuses_a_plain_client(sqlite_db: Database, ca: LocalCA) -> None:
+    """The server above really insists on TLS: without it there is no login and no mail."""
+    with tls_server(ca, "starttls") as (box, port):
+        outcome = deliver_one(sqlite_db, tls_config(port, "none", None))
+    assert outcome.state != DeliveryState.sent and box.messages == []
+
+
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+def test_an_untrusted_certificate_fails_for_good_and_names_ca_file(sqlite_db: Database, ca: LocalCA,
+                                                                    security: str) -> None:
+    with tls_server(ca, security) as (box, port):
+        outcome = deliver_one(sqlite_db, tls_config(port, security, None))  # the system's CAs never signed it
+    assert outcome.state == DeliveryState.failed and box.messages == []
+    assert "not trusted" in (outcome.error or "") and "ca_file" in (outcome.error or "")
+    assert states(sqlite_db)["mail"] == ("failed", 1)  # no retries: only a configuration change helps
+
+
+def test_ca_file_must_exist_and_needs_tls(ca: LocalCA, tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="is not a file"):
+        tls_config(587, "starttls", tmp_path / "missing.pem")
+    with pytest.raises(ValidationError, match="security is none"):
+        tls_config(25, "none", ca.ca_file)
