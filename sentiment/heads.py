@@ -4,7 +4,8 @@ Sentiment is the average of two probability estimates: a small ensemble of one-h
 [sentence embedding, VADER lexicon features], and a logistic regression on a hashed tf-idf bag of
 uni/bigrams. Valence is a ridge regression on the MLP's input. Everything is plain numpy at scoring
 time; the heads live in one compressed `.npz` per version under `sentiment/heads/`, and the file
-`sentiment/heads/CURRENT` names the version in use.
+`sentiment/heads/CURRENT` names the version in use. A version also carries the staff-labelled
+intent and topic examples it was trained with (sentiment.examples).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from core.errors import ConfigError
+from sentiment.examples import Examples
 
 HEADS_DIR = Path(__file__).with_name("heads")
 CURRENT = "CURRENT"
@@ -35,6 +37,7 @@ class Heads:
     valence_intercept: float
     mix: float = 0.5  # weight of the MLP ensemble against the bag of words
     meta: dict[str, Any] = field(default_factory=dict)
+    examples: Examples | None = None  # staff-labelled intent and topic examples (sentiment.examples)
 
     def sentiment_logits(self, dense: np.ndarray, bow: sp.csr_matrix) -> np.ndarray:
         """Log of the mixed class probabilities, columns (negative, neutral, positive)."""
@@ -56,6 +59,11 @@ class Heads:
         }
         for i, (w1, b1, w2, b2) in enumerate(self.mlps):
             arrays |= {f"mlp{i}_w1": w1.astype(np.float16), f"mlp{i}_b1": b1, f"mlp{i}_w2": w2, f"mlp{i}_b2": b2}
+        labelled: dict[str, Any] | None = None
+        if self.examples is not None and len(self.examples):
+            arrays["example_vectors"] = self.examples.vectors.astype(np.float32)
+            labelled = {"intents": list(self.examples.intents), "topics": [list(t) for t in self.examples.topics],
+                        "not_topics": [list(t) for t in self.examples.not_topics]}
         info = {
             "version": self.version,
             "encoder": self.encoder,
@@ -63,6 +71,7 @@ class Heads:
             "mix": self.mix,
             "valence_intercept": self.valence_intercept,
             "meta": self.meta,
+            "labelled_examples": labelled,
         }
         path = folder / f"{self.version}.npz"
         np.savez_compressed(path, info=np.array(json.dumps(info)), **arrays)
@@ -92,6 +101,14 @@ def load_heads(version: str | None = None, folder: Path = HEADS_DIR) -> Heads:
         info = json.loads(str(z["info"]))
         f32 = lambda name: z[name].astype(np.float32)  # noqa: E731
         mlps = [(f32(f"mlp{i}_w1"), f32(f"mlp{i}_b1"), f32(f"mlp{i}_w2"), f32(f"mlp{i}_b2")) for i in range(info["mlps"])]
+        labelled = info.get("labelled_examples")  # absent from heads trained before corrections taught intent
+        examples = None
+        if labelled:
+            examples = Examples(
+                vectors=f32("example_vectors"), intents=tuple(labelled["intents"]),
+                topics=tuple(tuple(t) for t in labelled["topics"]),
+                not_topics=tuple(tuple(t) for t in labelled["not_topics"]),
+            )
         return Heads(
             version=info["version"],
             encoder=info["encoder"],
@@ -103,6 +120,7 @@ def load_heads(version: str | None = None, folder: Path = HEADS_DIR) -> Heads:
             valence_intercept=float(info["valence_intercept"]),
             mix=float(info["mix"]),
             meta=info.get("meta", {}),
+            examples=examples,
         )
 
 

@@ -34,6 +34,12 @@ log = logging.getLogger(__name__)
 # batching it, so a chunk of several batches pads far less than one batch of mentions in id order
 # (on two cores about 1.9x the throughput of one batch per transaction).
 CHUNK_BATCHES = 8
+# Texts per scorer call in `evaluate_csv`: large enough for the encoder's length sorting, small
+# enough for a progress bar to move every few seconds on a CPU.
+EVAL_CHUNK = 256
+# A progress report for a long command: (the step, how many done, out of how many or None when not
+# known). Library code calls it; the CLI draws the bar (core.cli), so nothing here imports rich.
+OnProgress = Callable[[str, int, int | None], None]
 
 
 def chunk_size(conf: Any) -> int:
@@ -71,9 +77,11 @@ def score_pending(
     limit: int | None = None,
     clock: Callable[[], datetime] = utcnow,
     stop: threading.Event | None = None,
+    on_progress: OnProgress | None = None,
 ) -> int:
     """Score unscored mentions (oldest id first) until none is left, `limit` is reached or `stop` is
     set (a shutting-down scheduler must not wait for a large backlog); return how many.
+    `on_progress` hears ("scoring", scored so far, the backlog when it started) after each batch.
 
     On PostgreSQL several scorer processes share the backlog: each batch is claimed with
     `SELECT ... FOR UPDATE SKIP LOCKED` and scored and written in that same transaction, so another
@@ -83,6 +91,12 @@ def score_pending(
     """
     done = 0
     last_id = 0
+    total = None
+    if on_progress is not None:
+        with db.session() as session:
+            backlog = session.scalar(sa.select(sa.func.count()).where(Mention.scored_at.is_(None))) or 0
+        total = backlog if limit is None else min(backlog, limit)
+        on_progress("scoring", 0, total)
     while (limit is None or done < limit) and not (stop is not None and stop.is_set()):
         size = batch_size if limit is None else min(batch_size, limit - done)
         now = clock()
@@ -110,13 +124,21 @@ def score_pending(
         done += len(batch)
         last_id = batch[-1].mention_id or last_id
         log.info("scored %d mentions (%d so far)", len(batch), done)
+        if on_progress is not None:
+            on_progress("scoring", done, max(total or 0, done))  # mentions collected meanwhile raise the total
     return done
 
 
-def rescore_recent(db: Database, scorer: ScorerLike, *, since: datetime, batch_size: int, clock: Callable[[], datetime] = utcnow) -> int:
+def rescore_recent(db: Database, scorer: ScorerLike, *, since: datetime, batch_size: int,
+                   clock: Callable[[], datetime] = utcnow, on_progress: OnProgress | None = None) -> int:
     """Score every mention created since `since` with `scorer` (after a new model version)."""
     done = 0
     last_id = 0
+    total = None
+    if on_progress is not None:
+        with db.session() as session:
+            total = session.scalar(sa.select(sa.func.count()).where(Mention.created_at >= since)) or 0
+        on_progress("re-scoring", 0, total)
     while True:
         now = clock()
         with db.session() as session:
@@ -128,6 +150,8 @@ def rescore_recent(db: Database, scorer: ScorerLike, *, since: datetime, batch_s
             record_scores(session, results, now=clock())
         done += len(batch)
         last_id = batch[-1].mention_id or last_id
+        if on_progress is not None:
+            on_progress("re-scoring", done, max(total or 0, done))
 
 
 # -- evaluation ----------------------------------------------------------------------------------
@@ -170,14 +194,20 @@ def read_labelled_csv(path: Path, text_col: str, label_col: str) -> LabelledCsv:
     return LabelledCsv(texts, labels)
 
 
-def evaluate_csv(path: Path | str, text_col: str, label_col: str, scorer: Any) -> dict[str, Any]:
+def evaluate_csv(path: Path | str, text_col: str, label_col: str, scorer: Any, *,
+                 on_progress: OnProgress | None = None) -> dict[str, Any]:
     """Both scorers' figures on the user's labelled CSV: the JSON shape of `earful eval --json`.
 
     `scorer` needs `labels(texts) -> list[str]` and `version` (sentiment.scorer.Scorer has both).
+    The model labels the texts `EVAL_CHUNK` at a time, so `on_progress` hears ("scoring", done, n).
     """
     data = read_labelled_csv(Path(path), text_col, label_col)
     started = time.perf_counter()
-    predicted = scorer.labels(data.texts)
+    predicted: list[str] = []
+    for start in range(0, len(data.texts), EVAL_CHUNK):
+        predicted += scorer.labels(data.texts[start:start + EVAL_CHUNK])
+        if on_progress is not None:
+            on_progress("scoring", len(predicted), len(data.texts))
     model_seconds = time.perf_counter() - started
     started = time.perf_counter()
     vader = [features.vader_label(c) for c in features.vader_features(data.texts)[:, 0]]
@@ -278,6 +308,7 @@ def train_command(
     encoder: Any = None,
     subset: int | None = None,
     corpora: dict[str, Any] | None = None,
+    on_progress: OnProgress | None = None,
 ) -> dict[str, Any]:
     """Retrain the heads (with staff corrections from `db`), keep them only if not worse, re-score.
 
@@ -286,7 +317,12 @@ def train_command(
     (`sentiment.data.load_corpora`, downloaded once) with others of the same shape (tests). Sentiment
     corrections are weighted training examples; intent and topic corrections become the labelled
     examples of the zero-shot intent and topics (sentiment.examples). Returns what happened as plain data.
+    `on_progress` hears each step begin (step, 0, 1) and end (step, 1, 1), and the re-scoring's counts.
     """
+    def step(name: str, done: int) -> None:
+        if on_progress is not None:
+            on_progress(name, done, 1)
+
     from sentiment.data import default_cache_dir, load_corpora, split
     from sentiment.encoder import Encoder
     from sentiment.heads import HEADS_DIR, load_heads
@@ -301,9 +337,14 @@ def train_command(
         corpus_train, heldout[corpus] = split(examples)
         train += corpus_train[:subset] if subset else corpus_train
     corrections = [Labelled(text, label, None, conf.correction_weight) for text, label in (sentiment_corrections(db) if db else [])]
-    version = new_version(now, f"{len(train)}:{len(corrections)}:{conf.model}")
+    labelled = labelled_examples(db) if db else []
+    # Named by what it learnt from too: scorers reload the heads when CURRENT names another version.
+    version = new_version(now, f"{len(train)}:{len(corrections)}:{conf.model}:{corrections!r}:{labelled!r}")
+    step("training the heads", 0)
     heads = train_heads(encoder, train, corrections, version=version, cache_dir=cache_dir / "embeddings")
-    heads.examples = Examples.encode(encoder, labelled_examples(db) if db else [])
+    heads.examples = Examples.encode(encoder, labelled)
+    step("training the heads", 1)
+    step("held-out scores", 0)
     scores = heldout_scores(heads, encoder, heldout, cache_dir / "embeddings")
     heads.meta |= {"heldout": scores, "corrections": len(corrections), "labelled_examples": len(heads.examples),
                    "trained_at": now.isoformat()}
@@ -314,6 +355,7 @@ def train_command(
             current_scores = heldout_scores(current, encoder, heldout, cache_dir / "embeddings")
     except Exception:  # no current model (a fresh folder) or an unreadable one: the new model wins
         current = None
+    step("held-out scores", 1)
     accepted = force or current_scores is None or scores["mean"]["model"] >= current_scores["mean"]["model"]
     rescored = 0
     used = heads if accepted else _with_examples(current, heads.examples, now)
@@ -321,7 +363,8 @@ def train_command(
         used.save(heads_dir)
         if db is not None and rescore_days > 0:
             scorer = Scorer.with_heads(encoder, used, conf)
-            rescored = rescore_recent(db, scorer, since=recent_since(now, rescore_days), batch_size=conf.batch_size)
+            rescored = rescore_recent(db, scorer, since=recent_since(now, rescore_days), batch_size=conf.batch_size,
+                                      on_progress=on_progress)
     return {
         "version": version,
         "accepted": accepted,

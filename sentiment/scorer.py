@@ -14,6 +14,7 @@ import numpy as np
 
 from sentiment import features, postprocess
 from sentiment.encoder import BatchedEncoder, encoder_from_settings
+from sentiment.examples import NO_SIMILARITY, Examples, blend
 from sentiment.heads import Heads, load_heads
 from sentiment.postprocess import INTENT_DESCRIPTIONS, ScoreResult, UrgencyPolicy
 
@@ -59,9 +60,14 @@ class Scorer:
         self.policy = policy
         self.topic_threshold = topic_threshold
         self.max_topics = max_topics
-        self.intent_names = tuple(INTENT_DESCRIPTIONS)
+        self.examples = heads.examples if heads.examples is not None and len(heads.examples) else None
+        described = tuple(INTENT_DESCRIPTIONS)
+        # "other" has no description; it is a column only when staff labelled examples "other".
+        extra = tuple(i for i in (self.examples.intent_names() if self.examples else ()) if i not in described)
+        self.intent_names = described + extra
         self.topic_names = tuple(topics or {})
-        self._intent_vecs = encoder.encode([INTENT_DESCRIPTIONS[k] for k in self.intent_names])
+        self._intent_vecs = encoder.encode([INTENT_DESCRIPTIONS[k] for k in described])
+        self._intent_extra = len(extra)
         self._topic_vecs = encoder.encode([f"{k}: {v}" for k, v in (topics or {}).items()])
 
     @classmethod
@@ -83,12 +89,30 @@ class Scorer:
         emb = self.encoder.encode(texts)
         dense = np.hstack([emb, features.vader_features(texts)])
         bow = features.tfidf(features.hashed_counts(texts), self.heads.idf)
+        intent_sims = emb @ self._intent_vecs.T
+        if self._intent_extra:
+            intent_sims = np.hstack([intent_sims, np.full((len(texts), self._intent_extra), NO_SIMILARITY)])
+        topic_sims = emb @ self._topic_vecs.T if self.topic_names else np.zeros((len(texts), 0))
+        if self.examples is not None:
+            intent_sims, topic_sims = self._with_examples(emb, intent_sims, topic_sims, self.examples)
         return Forward(
             logits=self.heads.sentiment_logits(dense, bow),
             valence_raw=self.heads.valence_raw(dense),
-            intent_sims=emb @ self._intent_vecs.T,
-            topic_sims=emb @ self._topic_vecs.T if self.topic_names else np.zeros((len(texts), 0)),
+            intent_sims=intent_sims,
+            topic_sims=topic_sims,
         )
+
+    def _with_examples(
+        self, emb: np.ndarray, intent_sims: np.ndarray, topic_sims: np.ndarray, examples: Examples
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Raise (or, for removed topics, drop) the zero-shot similarities by the staff-labelled examples."""
+        sims = emb @ examples.vectors.T
+        intents = [(i,) if i else () for i in examples.intents]
+        intent_sims = blend(intent_sims, examples.nearest(sims, self.intent_names, intents))
+        if self.topic_names:
+            topic_sims = blend(topic_sims, examples.nearest(sims, self.topic_names, examples.topics),
+                               examples.nearest(sims, self.topic_names, examples.not_topics))
+        return intent_sims, topic_sims
 
     def labels(self, texts: Sequence[str]) -> list[str]:
         """Sentiment labels only (evaluation)."""

@@ -1,14 +1,24 @@
+from dataclasses import replace
 from datetime import datetime, timezone
+from pathlib import Path
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
 
+from core.config import SentimentConfig
 from core.corrections import record_correction
 from core.errors import InvalidInput, PermissionDenied
 from core.mention import MentionIn
-from core.models import AuditEntry, Correction
-from core.store import store_batch
+from core.models import AuditEntry, Correction, Score
+from core.store import record_scores, store_batch
 from core.users import add_user, parse_role
+from sentiment.data import Example
+from sentiment.examples import Examples, LabelledText
+from sentiment.heads import load_heads
+from sentiment.job import _with_examples, labelled_examples, train_command
+from sentiment.postprocess import ScoreResult
+from sentiment.scorer import ScoreInput, Scorer
 
 T = datetime(2026, 3, 2, 12, tzinfo=timezone.utc)
 
@@ -30,3 +40,91 @@ def test_corrections_are_checked_stored_and_audited(db) -> None:
         assert values == [{"label": "negative"}, {"topics": ["outage", "refund"]}]
         actions = list(s.scalars(sa.select(AuditEntry.action).where(AuditEntry.action.like("correction.%"))))
         assert actions == ["correction.sentiment", "correction.topic"]
+
+
+# -- what the next training run learns from intent and topic corrections ------------------------
+
+RATED = {  # a tiny stand-in for the rated corpora: (rater mean on -4..+4, text)
+    corpus: [Example(corpus, f"{corpus}{i}", mean, text) for i, (mean, text) in enumerate(rows)]
+    for corpus, rows in {
+        "tweets": [(3.0, "I love it, wonderful"), (2.5, "great service, thank you"), (2.8, "amazing, so happy"),
+                   (-3.0, "terrible, I hate it"), (-2.6, "awful experience, never again"), (0.0, "it is a blue box"),
+                   (0.2, "the train leaves at noon"), (-2.2, "bad and broken"), (2.1, "nice people, good food"),
+                   (0.1, "the shop is on main street")],
+        "amazon": [(2.9, "works perfectly, five stars"), (-2.9, "broke after a day, useless"),
+                   (0.0, "it comes in a box of ten"), (2.2, "very good value"), (-2.4, "cheap and flimsy"),
+                   (0.3, "the cable is two metres long"), (2.6, "my kids love it"), (-2.0, "stopped working"),
+                   (0.0, "sold in three colours"), (1.8, "does the job well")],
+    }.items()
+}
+CONF = SentimentConfig(max_length=64, batch_size=16,
+                       topics={"outage": "service down, not working, cannot log in, app crashes, site unreachable",
+                               "lost luggage": "bag missing, delayed or damaged"},
+                       risk_topics=("outage",))
+SARCASM = "Thanks for nothing, the lounge was closed again"
+SUITCASE = "my suitcase never came off the carousel"
+PARAPHRASE = "Thanks for nothing: the lounge was shut again"
+UNRELATED = "great flight, loved the crew"
+
+
+@pytest.fixture(scope="module")
+def encoder():  # type: ignore[no-untyped-def]
+    encoder_mod = pytest.importorskip("sentiment.encoder")
+    return encoder_mod.Encoder(max_length=64, batch_size=16)
+
+
+def test_intent_and_topic_corrections_change_the_next_models_output(db, encoder, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    def train() -> tuple[dict[str, object], list[ScoreResult]]:
+        result = train_command(CONF, db, now=T, cache_dir=tmp_path / "cache", heads_dir=tmp_path / "heads",
+                               encoder=encoder, corpora=RATED, rescore_days=1)
+        scorer = Scorer.with_heads(encoder, load_heads(folder=tmp_path / "heads"), CONF)
+        return result, scorer.score([ScoreInput(t) for t in (SARCASM, SUITCASE, PARAPHRASE, UNRELATED)])
+
+    with db.session() as s:
+        sarcasm_id, suitcase_id = store_batch(s, [MentionIn("x", "1", SARCASM, T), MentionIn("x", "2", SUITCASE, T)],
+                                              now=T).inserted_ids
+        agent = add_user(s, "ada", "correct horse", parse_role("agent"))
+    first, (sarcasm, suitcase, _, unrelated) = train()
+    assert first["labelled_examples"] == 0
+    assert (sarcasm.intent, suitcase.topics) == ("praise", ()), "the zero-shot model gets these two wrong"
+
+    with db.session() as s:
+        record_correction(s, agent, sarcasm_id, "intent", "complaint", now=T)
+        record_correction(s, agent, suitcase_id, "topic", ["lost luggage"], now=T)
+    second, (sarcasm, suitcase, paraphrase, unrelated_after) = train()
+    assert second["labelled_examples"] == 2 and second["in_use"] != first["in_use"]
+    assert sarcasm.intent == "complaint" and "complaint needs a reply" in sarcasm.urgency_reasons
+    assert suitcase.topics == ("lost luggage",)
+    assert paraphrase.intent == "complaint", "a near-paraphrase of a corrected text learns from it too"
+    assert (unrelated_after.intent, unrelated_after.topics) == (unrelated.intent, unrelated.topics)
+    with db.session() as s:  # the re-scored mentions show what the case page shows next to the controls
+        newest = {m: s.scalars(sa.select(Score).where(Score.mention_id == m).order_by(Score.id.desc())).first()
+                  for m in (sarcasm_id, suitcase_id)}
+        assert newest[sarcasm_id].intent == "complaint" and newest[suitcase_id].topics == ["lost luggage"]
+
+
+def test_a_removed_topic_makes_its_text_a_counter_example(db, encoder, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    text = "the app is down again, I cannot log in"
+    with db.session() as s:
+        mention_id = store_batch(s, [MentionIn("x", "1", text, T)], now=T).inserted_ids[0]
+        agent = add_user(s, "ada", "correct horse", parse_role("agent"))
+        record_scores(s, [ScoreResult(mention_id, "m", "negative", .8, .1, .1, -.5, "complaint", ("outage",), .6)], now=T)
+        record_correction(s, agent, mention_id, "topic", [], now=T)  # not an outage: the agent took it away
+    assert labelled_examples(db) == [LabelledText(text, None, (), ("outage",))]
+    train_command(CONF, db, now=T, cache_dir=tmp_path / "cache", heads_dir=tmp_path / "heads", encoder=encoder,
+                  corpora=RATED, rescore_days=0)
+    scorer = Scorer.with_heads(encoder, load_heads(folder=tmp_path / "heads"), CONF)
+    without = Scorer.with_heads(encoder, replace(load_heads(folder=tmp_path / "heads"), examples=None), CONF)
+    assert without.score([ScoreInput(text)])[0].topics == ("outage",)
+    assert scorer.score([ScoreInput(text)])[0].topics == ()
+
+
+def test_sentiment_heads_kept_aside_still_bring_the_new_examples() -> None:
+    """A new model that scores worse on sentiment is kept aside; the current heads take its examples."""
+    current = load_heads()
+    vector = np.full((1, current.mlps[0][0].shape[0] - 4), 0.05, dtype=np.float32)
+    examples = Examples(vector, ("complaint",), ((),), ((),))
+    carried = _with_examples(current, examples, T)
+    assert carried is not None and carried.version != current.version
+    assert carried.examples is examples and carried.mlps is current.mlps and carried.meta["examples_from"] == current.version
+    assert _with_examples(carried, examples, T) is None, "nothing new: no new version"
