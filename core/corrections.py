@@ -1,7 +1,12 @@
 """Staff corrections of model output: the one way people teach the scorer.
 
-A correction is stored next to what the model said, audited, and read by `earful train`, which
-learns from sentiment corrections (weighted) and keeps a new model only if it is not worse.
+A correction is stored next to what the model said, audited, and read by `earful train` (and the
+nightly retraining at `sentiment.train_at`): sentiment corrections are weighted training examples
+(the new heads are kept only if not worse on the held-out split); intent and topic corrections
+become labelled examples of the zero-shot intent and topics (sentiment.examples). An urgency
+correction acts at once instead: the mention, and the case it belongs to, take the corrected
+urgency, so the Inbox and the Cases queue re-order; re-scoring keeps it (core.store.record_scores).
+Urgency itself is not learnt: it is a sum of configured signal weights (sentiment.postprocess).
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.errors import InvalidInput
-from core.models import Correction, Mention, Role, Score, User, utcnow
+from core.models import Case, Correction, Mention, Role, Score, User, utcnow
 from core.users import require
 
 SENTIMENTS = ("negative", "neutral", "positive")
@@ -51,7 +56,11 @@ def _normalise(field: str, value: Any) -> dict[str, Any]:
 def record_correction(
     session: Session, actor: User, mention_id: int, field: str, value: Any, *, now: datetime | None = None
 ) -> Correction:
-    """Record what the model should have said about a mention (agents and above)."""
+    """Record what the model should have said about a mention (agents and above).
+
+    An urgency correction also sets the urgency of the mention and of its case: the case's urgency
+    is the agent's judgement of the whole case (a later mention from the customer can raise it).
+    """
     require(actor, Role.agent, "correct model output")
     new_value = _normalise(field, value)
     mention = session.get(Mention, mention_id)
@@ -78,6 +87,13 @@ def record_correction(
         created_at=now or utcnow(),
     )
     session.add(correction)
+    if field == "urgency":
+        # The queue orders by these columns: a corrected urgency moves the mention and its case now.
+        mention.urgency = new_value["value"]
+        case = session.get(Case, mention.case_id) if mention.case_id is not None else None
+        if case is not None:
+            case.urgency = new_value["value"]
+            case.updated_at = correction.created_at
     session.flush()
     audit.record(session, actor.username, f"correction.{field}", target_type="mention", target_id=mention_id,
                  details={"from": old_value, "to": new_value}, at=now)

@@ -247,9 +247,11 @@ def get_cursors(session: Session, source_id: int) -> dict[str, str]:
 def record_scores(session: Session, results: Sequence[Any], *, now: datetime) -> int:
     """Write one batch of `sentiment.postprocess.ScoreResult`s and copy each onto its mention.
 
-    The only writer of `Mention.scored_at/sentiment/urgency/topics`. Idempotent per (mention, model
-    version): scoring again with the same version overwrites that score instead of adding one. Runs
-    in the caller's transaction, so a batch of scores lands whole or not at all.
+    The only writer of `Mention.scored_at/sentiment/urgency/topics`, apart from a staff urgency
+    correction (core.corrections), which a later score does not undo: a corrected mention keeps the
+    urgency staff gave it. Idempotent per (mention, model version): scoring again with the same
+    version overwrites that score instead of adding one. Runs in the caller's transaction, so a
+    batch of scores lands whole or not at all.
     """
     from core.models import Score
     rows = [
@@ -288,4 +290,24 @@ def record_scores(session: Session, results: Sequence[Any], *, now: datetime) ->
         [{"b_id": r["mention_id"], "b_at": now, "b_sentiment": r["sentiment"], "b_urgency": r["urgency"],
           "b_topics": r["topics"]} for r in rows],
     )
+    corrected = _corrected_urgencies(session, [r["mention_id"] for r in rows])
+    if corrected:
+        session.execute(sa.update(table).where(table.c.id == sa.bindparam("b_id")).values(urgency=sa.bindparam("b_urgency")),
+                        [{"b_id": m, "b_urgency": u} for m, u in corrected.items()])
     return len(rows)
+
+
+def _corrected_urgencies(session: Session, mention_ids: Sequence[int]) -> dict[int, float]:
+    """The newest staff urgency correction of each of these mentions that has one."""
+    from core.models import Correction
+
+    found: dict[int, float] = {}
+    for chunk in chunks(mention_ids):
+        for mention_id, value in session.execute(
+            sa.select(Correction.mention_id, Correction.new_value)
+            .where(Correction.field == "urgency", Correction.mention_id.in_(chunk))
+            .order_by(Correction.created_at, Correction.id)
+        ):
+            if isinstance(value, dict) and isinstance(value.get("value"), (int, float)):
+                found[mention_id] = float(value["value"])
+    return found

@@ -10,9 +10,10 @@ from core.config import SentimentConfig
 from core.corrections import record_correction
 from core.errors import InvalidInput, PermissionDenied
 from core.mention import MentionIn
-from core.models import AuditEntry, Correction, Score
+from core.models import AuditEntry, Case, CaseStatus, Correction, Mention, Score
 from core.store import record_scores, store_batch
 from core.users import add_user, parse_role
+from responder.queue import CaseFilters, list_cases
 from sentiment.data import Example
 from sentiment.examples import Examples, LabelledText
 from sentiment.heads import load_heads
@@ -128,3 +129,19 @@ def test_sentiment_heads_kept_aside_still_bring_the_new_examples() -> None:
     assert carried is not None and carried.version != current.version
     assert carried.examples is examples and carried.mlps is current.mlps and carried.meta["examples_from"] == current.version
     assert _with_examples(carried, examples, T) is None, "nothing new: no new version"
+
+
+def test_a_corrected_urgency_reorders_the_queue_at_once_and_survives_rescoring(db) -> None:  # type: ignore[no-untyped-def]
+    with db.session() as s:
+        calm_id, loud_id = store_batch(s, [MentionIn("x", "1", "calm", T), MentionIn("x", "2", "loud", T)], now=T).inserted_ids
+        agent = add_user(s, "ada", "correct horse", parse_role("agent"))
+        for mention_id, urgency in ((calm_id, 0.2), (loud_id, 0.7)):
+            case = Case(platform="x", status=CaseStatus.new, urgency=urgency, opened_at=T, updated_at=T)
+            s.add(case)
+            s.flush()
+            s.get(Mention, mention_id).case_id = case.id
+        assert [r.text for r in list_cases(s, CaseFilters())] == ["loud", "calm"]
+        record_correction(s, agent, calm_id, "urgency", 0.9, now=T)
+        assert [r.text for r in list_cases(s, CaseFilters())] == ["calm", "loud"]
+        record_scores(s, [ScoreResult(calm_id, "m2", "neutral", .1, .8, .1, 0.0, "other", (), 0.05)], now=T)
+        assert s.get(Mention, calm_id).urgency == 0.9, "re-scoring keeps what staff said"
