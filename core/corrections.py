@@ -11,6 +11,7 @@ Urgency itself is not learnt: it is a sum of configured signal weights (sentimen
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -53,6 +54,40 @@ def _normalise(field: str, value: Any) -> dict[str, Any]:
     raise InvalidInput(f"cannot correct {field!r}; choose one of {', '.join(FIELDS)}")
 
 
+@dataclass(frozen=True, slots=True)
+class ModelOutput:
+    """What the model said about a mention (its newest score) and what staff corrected since."""
+
+    model_version: str | None
+    sentiment: str | None
+    intent: str | None
+    topics: tuple[str, ...]
+    urgency: float | None
+    corrected: dict[str, dict[str, Any]]  # field -> the newest correction's new value
+
+
+def _newest_score(session: Session, mention_id: int) -> Score | None:
+    return session.scalar(
+        sa.select(Score).where(Score.mention_id == mention_id).order_by(Score.created_at.desc(), Score.id.desc()).limit(1)
+    )
+
+
+def model_output(session: Session, mention_id: int) -> ModelOutput:
+    """What the case page shows next to its correction controls."""
+    score = _newest_score(session, mention_id)
+    corrected: dict[str, dict[str, Any]] = {}
+    for field, value in session.execute(
+        sa.select(Correction.field, Correction.new_value).where(Correction.mention_id == mention_id)
+        .order_by(Correction.created_at, Correction.id)
+    ):
+        corrected[field] = value
+    return ModelOutput(
+        model_version=score.model_version if score else None, sentiment=score.sentiment if score else None,
+        intent=score.intent if score else None, topics=tuple(str(t) for t in (score.topics if score else ())),
+        urgency=score.urgency if score else None, corrected=corrected,
+    )
+
+
 def record_correction(
     session: Session, actor: User, mention_id: int, field: str, value: Any, *, now: datetime | None = None
 ) -> Correction:
@@ -66,9 +101,7 @@ def record_correction(
     mention = session.get(Mention, mention_id)
     if mention is None:
         raise InvalidInput(f"no mention with id {mention_id}")
-    score = session.scalar(
-        sa.select(Score).where(Score.mention_id == mention_id).order_by(Score.created_at.desc(), Score.id.desc()).limit(1)
-    )
+    score = _newest_score(session, mention_id)
     old_value: dict[str, Any] = {}
     if score is not None:
         old_value = {

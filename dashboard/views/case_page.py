@@ -13,7 +13,7 @@ from datetime import datetime
 
 import streamlit as st
 
-from core.corrections import INTENTS, SENTIMENTS, record_correction
+from core.corrections import INTENTS, SENTIMENTS, model_output, record_correction
 from core.customers import customer_mentions
 from core.errors import EarfulError
 from core.inbox import format_age, http_url_or_none
@@ -68,7 +68,7 @@ def render() -> None:
         if link:
             st.link_button("Open the post", link)
     _guarded(_platform_actions, app, user, row)
-    _guarded(_corrections, app, user, row.case_id)
+    _guarded(_corrections, app, user, row.case_id, row.urgency)
 
 
 def _guarded(section, *args) -> None:  # type: ignore[no-untyped-def]
@@ -281,29 +281,55 @@ def _platform_actions(app: ui.App, user: User, row) -> None:  # type: ignore[no-
         st.toast(f"{action.capitalize()}: done")
 
 
-def _corrections(app: ui.App, user: User, case_id: int) -> None:
+def _corrections(app: ui.App, user: User, case_id: int, case_urgency: float) -> None:
     if not has_role(user, Role.agent):
         return
     with app.db.session() as session:
         newest = cases.newest_mention(session, case_id)
         if newest is None:
             return
-        mention_id, sentiment, urgency = newest.id, newest.sentiment, float(newest.urgency or 0.0)
-    with st.expander("Correct the model (teaches the next training run)"):
+        mention_id, sentiment = newest.id, newest.sentiment
+        said = model_output(session, mention_id)
+    st.subheader("The model's reading of the newest mention")
+    ui.plain(" · ".join((
+        f"sentiment {said.sentiment or '(not scored)'}", f"intent {said.intent or '(not scored)'}",
+        "topics " + (", ".join(said.topics) or "none"), f"model {said.model_version or '(none yet)'}",
+    )))
+    for field, value in said.corrected.items():
+        ui.plain(f"Corrected {field}: {_shown(value)}")
+    with st.expander("Correct the model"):
+        ui.plain("Sentiment, intent and topic corrections teach the next training run (earful train, or the "
+                 "nightly one at sentiment.train_at); until then the scores stay as they are. An urgency "
+                 "correction sets this case's urgency now and moves it in the queue; the urgency formula "
+                 "itself is not retrained.")
+        topic_names = list(dict.fromkeys([*app.settings.sentiment.topics, *said.topics]))
         with st.form(f"correct_{case_id}"):
             new_sentiment = st.selectbox("Sentiment", SENTIMENTS,
                                          index=SENTIMENTS.index(sentiment) if sentiment in SENTIMENTS else None)
-            new_urgency = st.slider("Urgency", 0.0, 1.0, urgency, 0.05)
-            new_intent = st.selectbox("Intent", INTENTS, index=None)
-            topics = st.multiselect("Topics", list(app.settings.sentiment.topics))
+            new_urgency = st.slider("Urgency of this case", 0.0, 1.0, float(case_urgency), 0.05)
+            new_intent = st.selectbox("Intent", INTENTS,
+                                      index=INTENTS.index(said.intent) if said.intent in INTENTS else None)
+            topics = st.multiselect("Topics", topic_names, default=list(said.topics))
             if st.form_submit_button("Save corrections"):
+                saved = []
                 with app.db.session() as session:
                     if new_sentiment and new_sentiment != sentiment:
-                        record_correction(session, user, mention_id, "sentiment", new_sentiment)
-                    if abs(new_urgency - urgency) > 1e-9:
-                        record_correction(session, user, mention_id, "urgency", new_urgency)
-                    if new_intent:
-                        record_correction(session, user, mention_id, "intent", new_intent)
-                    if topics:
-                        record_correction(session, user, mention_id, "topic", topics)
-                st.toast("Saved: the next training run learns from it")
+                        saved.append(record_correction(session, user, mention_id, "sentiment", new_sentiment).field)
+                    if abs(new_urgency - case_urgency) > 1e-9:
+                        saved.append(record_correction(session, user, mention_id, "urgency", new_urgency).field)
+                    if new_intent and new_intent != said.intent:
+                        saved.append(record_correction(session, user, mention_id, "intent", new_intent).field)
+                    if sorted(topics) != sorted(said.topics):
+                        saved.append(record_correction(session, user, mention_id, "topic", topics).field)
+                if not saved:
+                    st.toast("Nothing changed")
+                else:
+                    st.rerun()  # the header, the corrected values and the queue show it
+
+
+def _shown(value: dict[str, object]) -> str:
+    """A correction's new value in words (topics are names from the configuration)."""
+    if "topics" in value:
+        return ", ".join(str(t) for t in value["topics"] or ()) or "no topics"  # type: ignore[union-attr]
+    number = value.get("value")
+    return f"{number:.2f}" if isinstance(number, float) else str(value.get("label", number))
