@@ -12,10 +12,11 @@ import json
 import logging
 import os
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable, Optional, TypeVar
+from typing import Any, Callable, Iterator, Optional, TypeVar
 
 import typer
 from sqlalchemy.orm import Session
@@ -438,9 +439,29 @@ def score(
 
     def body() -> int:
         settings = ctx.obj.settings()
+@contextmanager
+def progress_bars() -> Iterator[Callable[[str, int, Optional[int]], None]]:
+    """Rich progress bars on stderr, one per step, fed by the (step, done, total) reports of
+    sentiment.job and core.privacy; stdout keeps only the command's result (`--json` stays JSON).
+    Off a terminal rich draws nothing, so logs and pipes stay clean."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, transient=True) as progress:
+        steps: dict[str, Any] = {}
+
+        def report(step: str, done: int, total: Optional[int]) -> None:
+            if step not in steps:
+                steps[step] = progress.add_task(step, total=total)
+            progress.update(steps[step], completed=done, total=total)
+
+        yield report
+
+
         db = ctx.obj.database(settings)
         scorer = Scorer.from_settings(settings.sentiment)
-        return score_pending(db, scorer, batch_size=chunk_size(settings.sentiment), limit=limit)
+        with progress_bars() as report:
+            return score_pending(db, scorer, batch_size=chunk_size(settings.sentiment), limit=limit, on_progress=report)
 
     out.print(f"scored {guarded(body)} mentions")
 
@@ -461,7 +482,9 @@ def eval_(
         settings = ctx.obj.settings()
         if not file.exists():
             raise InvalidInput(f"{file} does not exist")
-        return evaluate_csv(file, text_col, label_col, Scorer.from_settings(settings.sentiment))
+        scorer = Scorer.from_settings(settings.sentiment)
+        with progress_bars() as report:
+            return evaluate_csv(file, text_col, label_col, scorer, on_progress=report)
 
     result = guarded(body)
     if as_json:
@@ -484,7 +507,9 @@ def train(
     def body() -> dict[str, Any]:
         settings = ctx.obj.settings()
         db = ctx.obj.database(settings)
-        return train_command(settings.sentiment, db, now=utcnow(), rescore_days=rescore_days, force=force)
+        with progress_bars() as report:
+            return train_command(settings.sentiment, db, now=utcnow(), rescore_days=rescore_days, force=force,
+                                 on_progress=report)
 
     result = guarded(body)
     print(summary(result["heldout"]))
@@ -856,7 +881,8 @@ def retention_apply(
             raise InvalidInput(f"--days must be at least 1, not {keep}")
         db = ctx.obj.database(settings)
         try:
-            return run_retention(db, keep, utcnow()).as_dict()
+            with progress_bars() as report:
+                return run_retention(db, keep, utcnow(), on_progress=report).as_dict()
         finally:
             db.dispose()
 

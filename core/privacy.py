@@ -480,16 +480,26 @@ def _record_retention(session: Session, result: RetentionResult, days: int, now:
                  details={**result.as_dict(), "days": days}, at=now)
 
 
-def run_retention(db: Database, days: int, now: datetime, *, per_transaction: int = 20 * BATCH) -> RetentionResult:
+def run_retention(db: Database, days: int, now: datetime, *, per_transaction: int = 20 * BATCH,
+                  on_progress: Callable[[str, int, int | None], None] | None = None) -> RetentionResult:
     """`apply_retention` over as many short transactions as it takes; one audit entry at the end.
 
-    A run stopped halfway keeps what it deleted; the next run carries on."""
+    A run stopped halfway keeps what it deleted; the next run carries on. `on_progress` hears
+    ("deleting", mentions deleted so far, the mentions older than the cutoff when it started; some of
+    those are in open cases and stay) after each transaction."""
     _check_days(days)
     total = RetentionResult(now - timedelta(days=days), more=True)
+    older = None
+    if on_progress is not None:
+        with db.session() as session:
+            older = session.scalar(sa.select(sa.func.count()).where(Mention.created_at < total.cutoff)) or 0
+        on_progress("deleting", 0, older)
     with _without_fk_actions(db) as connection:
         while total.more:
             with Session(bind=connection) as session, session.begin():
                 total = total + apply_retention(session, days, now, limit=per_transaction, record=False)
+            if on_progress is not None:
+                on_progress("deleting", total.mentions, max(older or 0, total.mentions))
     with db.session() as session:
         _record_retention(session, total, days, now)
     return total
