@@ -138,12 +138,23 @@ def init(
 
 
 @config_app.command("check")
-def config_check(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print JSON instead of YAML.")) -> None:
-    """Validate the configuration and print the effective values, secrets masked."""
+def config_check(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of YAML."),
+    connect: bool = typer.Option(False, "--connect", help="Also connect to the database and report its version."),
+) -> None:
+    """Validate the configuration, check the database driver imports, and print the effective values
+    (secrets masked, ${VAR} values as the file writes them)."""
+    from core.db import check_driver, server_version
+
     context: Context = ctx.obj
     settings = guarded(context.settings)
+    driver = guarded(lambda: check_driver(settings.database.url))
     data = effective_config(settings)
-    err.print(f"configuration OK ({settings.config_path or 'defaults only'})")
+    err.print(f"configuration OK ({settings.config_path or 'defaults only'}); database driver {driver}",
+              highlight=False, soft_wrap=True)
+    if connect:
+        err.print(f"database: {guarded(lambda: server_version(settings.database.url))}", highlight=False, soft_wrap=True)
     if as_json:
         print(json.dumps(data, indent=2))
     else:
@@ -428,17 +439,6 @@ def import_(
 # ---------------------------------------------------------------- scoring
 
 
-@app.command()
-def score(
-    ctx: typer.Context,
-    limit: Optional[int] = typer.Option(None, "--limit", help="Score at most this many (default: all unscored)."),
-) -> None:
-    """Score unscored mentions now (the scheduler also does this every sentiment.interval_seconds)."""
-    from sentiment.job import chunk_size, score_pending
-    from sentiment.scorer import Scorer
-
-    def body() -> int:
-        settings = ctx.obj.settings()
 @contextmanager
 def progress_bars() -> Iterator[Callable[[str, int, Optional[int]], None]]:
     """Rich progress bars on stderr, one per step, fed by the (step, done, total) reports of
@@ -458,6 +458,17 @@ def progress_bars() -> Iterator[Callable[[str, int, Optional[int]], None]]:
         yield report
 
 
+@app.command()
+def score(
+    ctx: typer.Context,
+    limit: Optional[int] = typer.Option(None, "--limit", help="Score at most this many (default: all unscored)."),
+) -> None:
+    """Score unscored mentions now (the scheduler also does this every sentiment.interval_seconds)."""
+    from sentiment.job import chunk_size, score_pending
+    from sentiment.scorer import Scorer
+
+    def body() -> int:
+        settings = ctx.obj.settings()
         db = ctx.obj.database(settings)
         scorer = Scorer.from_settings(settings.sentiment)
         with progress_bars() as report:
@@ -513,9 +524,12 @@ def train(
 
     result = guarded(body)
     print(summary(result["heldout"]))
-    verdict = "now in use" if result["in_use"] else "kept aside: it scored worse than the current model"
-    out.print(f"model {result['version']}: {verdict}; {result['corrections']} corrections used, "
-              f"{result['rescored']} mentions re-scored", highlight=False)
+    verdict = "now in use" if result["accepted"] else "kept aside: it scored worse than the current model"
+    if result["examples_only"]:
+        verdict += f"; {result['in_use']} (the current heads with the new intent and topic examples) is in use"
+    out.print(f"model {result['version']}: {verdict}; {result['corrections']} sentiment corrections and "
+              f"{result['labelled_examples']} intent and topic examples used, {result['rescored']} mentions re-scored",
+              highlight=False)
 
 
 # ---------------------------------------------------------------- alerts and reports

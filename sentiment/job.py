@@ -370,6 +370,7 @@ def train_command(
         "accepted": accepted,
         "in_use": used.version if used is not None else (current.version if current else None),
         "labelled_examples": len(heads.examples),
+        "examples_only": used is not None and not accepted,  # the current heads, with the new examples
         "heldout": scores,
         "current_heldout": current_scores,
         "corrections": len(corrections),
