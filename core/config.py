@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal, Mapping, Union
@@ -28,6 +29,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     SecretStr,
     ValidationError,
     field_validator,
@@ -54,6 +56,46 @@ SECRET_KEYS = frozenset(
         "webhook_url",
     }
 )
+MASK = "***"
+# scheme://user:password@ anywhere in a text; the password part is what gets masked.
+_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^\s:/?#@'\"]*:)(?P<password>[^\s@'\"]+)(?=@)")
+
+
+def mask_url_passwords(text: str) -> str:
+    """`text` with the password of every URL in it masked; a ${VAR} reference stays as written."""
+    return _URL_PASSWORD.sub(
+        lambda m: m["head"] + (m["password"] if REFERENCE.fullmatch(m["password"]) else MASK), text)
+
+
+@dataclass(frozen=True, slots=True)
+class Substitution:
+    """A string of the config file that held ${VAR} references: where it is, as written and as resolved.
+
+    Anything that quotes configuration (an error, `earful config check`) shows `written`: the
+    resolved value may be a secret whatever its key is called."""
+
+    trail: tuple[str | int, ...]
+    written: str
+    resolved: str
+    values: tuple[tuple[str, str], ...]  # (the variable's value, "${NAME}") for each reference in it
+
+    def touches(self, keys: tuple[str | int, ...]) -> bool:
+        """True when this string lies under `keys` or `keys` lies under it."""
+        n = min(len(keys), len(self.trail))
+        return self.trail[:n] == keys[:n]
+
+
+def hide_substitutions(text: str, substitutions: tuple[Substitution, ...] | list[Substitution]) -> str:
+    """`text` with every resolved value of `substitutions` put back as written, and URL passwords masked."""
+    pairs: list[tuple[str, str]] = []
+    for sub in substitutions:
+        pairs.append((sub.resolved, sub.written))
+        pairs.extend(sub.values)
+    for value, shown in sorted(pairs, key=lambda pair: -len(pair[0])):
+        if value:
+            for form in dict.fromkeys((value, repr(value)[1:-1], value.encode("unicode_escape").decode())):
+                text = text.replace(form, shown)
+    return mask_url_passwords(text)
 
 
 def _check_http_url(value: str) -> str:
@@ -70,6 +112,13 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# The URL spellings Earful talks to: SQLite through Python's sqlite3, PostgreSQL through psycopg 3
+# (core/db.py sets psycopg-only connection options). Anything else gets a hint naming the right one.
+DATABASE_DRIVERS = ("sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg")
+SQLITE_EXAMPLE = "sqlite:///earful.db"
+POSTGRES_EXAMPLE = "postgresql+psycopg://user:${PGPASSWORD}@host:5432/dbname"
+
+
 class DatabaseConfig(Section):
     url: str = "sqlite:///earful.db"
     echo: bool = False
@@ -83,13 +132,28 @@ class DatabaseConfig(Section):
         try:
             url = make_url(value)
         except ArgumentError:
-            raise ValueError(
-                f"{value!r} is not a database URL; use sqlite:///earful.db or "
-                "postgresql+psycopg://user@host:5432/dbname"
-            ) from None
-        if url.get_backend_name() not in ("sqlite", "postgresql"):
-            raise ValueError(f"backend {url.get_backend_name()!r} is not supported; use sqlite or postgresql")
+            raise ValueError(f"this is not a database URL; use {SQLITE_EXAMPLE} or {POSTGRES_EXAMPLE}") from None
+        hint = unsupported_url_hint(url.drivername)
+        if hint:
+            raise ValueError(hint)
         return value
+
+
+def unsupported_url_hint(drivername: str) -> str | None:
+    """None for a URL scheme Earful supports, else what is wrong with it and the spelling to use."""
+    if drivername in DATABASE_DRIVERS:
+        return None
+    backend, _, driver = drivername.partition("+")
+    if backend == "postgres":
+        return (f"{drivername}:// is an old spelling SQLAlchemy no longer reads; use postgresql+psycopg:// "
+                f"(e.g. {POSTGRES_EXAMPLE})")
+    if backend == "postgresql":
+        return (f"the driver {driver!r} is not supported: Earful reaches PostgreSQL through psycopg 3; "
+                f"use postgresql+psycopg:// (e.g. {POSTGRES_EXAMPLE})")
+    if backend == "sqlite":
+        return f"the SQLite driver {driver!r} is not supported; use sqlite:/// with Python's sqlite3 (e.g. {SQLITE_EXAMPLE})"
+    return (f"the database {backend!r} is not supported; use postgresql+psycopg:// (e.g. {POSTGRES_EXAMPLE}) "
+            f"or SQLite ({SQLITE_EXAMPLE})")
 
 
 class DashboardConfig(Section):
@@ -633,6 +697,8 @@ class Settings(Section):
     sources: tuple[SourceConfig, ...] = ()
     # Where the configuration came from (None: defaults only); set by load_config.
     config_path: Path | None = Field(None, exclude=True)
+    # The file's strings that held ${VAR} references, so what quotes the configuration shows them as written.
+    _substitutions: tuple[Substitution, ...] = PrivateAttr(default=())
 
     @model_validator(mode="after")
     def _unique_names(self) -> Settings:
@@ -679,20 +745,24 @@ def load_config(
     where = str(config_path) if config_path else "defaults"
     raw = _read_yaml(config_path) if config_path else {}
     _refuse_literal_secrets(raw, where)
-    raw = _interpolate(raw, env, where, ())
-    for key, value in _env_overrides(env, where).items():
+    substitutions: list[Substitution] = []
+    raw = _interpolate(raw, env, where, (), substitutions)
+    overridden = {**_env_overrides(env, where), **{k: v for k, v in (overrides or {}).items() if v is not None}}
+    for key, value in overridden.items():
         _set_dotted(raw, key, value, where)
-    for key, value in (overrides or {}).items():
-        if value is not None:
-            _set_dotted(raw, key, value, where)
+        # An overridden string no longer shows what the file says.
+        keys = tuple(key.split("."))
+        substitutions = [sub for sub in substitutions if sub.trail[: len(keys)] != keys]
     try:
         settings = Settings.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, where), path=None) from None
+        raise ConfigError(_describe(exc, where, substitutions), path=None) from None
     base_dir = config_path.resolve().parent if config_path else Path.cwd()
     url = _anchor_sqlite_path(settings.database.url, base_dir)
     database = settings.database.model_copy(update={"url": url})
-    return settings.model_copy(update={"config_path": config_path, "database": database})
+    settings = settings.model_copy(update={"config_path": config_path, "database": database})
+    settings._substitutions = tuple(substitutions)
+    return settings
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -739,12 +809,16 @@ def _refuse_literal_secrets(node: Any, where: str, trail: tuple[str | int, ...] 
             _refuse_literal_secrets(value, where, (*trail, i))
 
 
-def _interpolate(node: Any, env: Mapping[str, str], where: str, trail: tuple[str | int, ...]) -> Any:
+def _interpolate(
+    node: Any, env: Mapping[str, str], where: str, trail: tuple[str | int, ...], found: list[Substitution]
+) -> Any:
+    """`node` with every ${VAR} replaced by its value; each string that held one is added to `found`."""
     if isinstance(node, dict):
-        return {k: _interpolate(v, env, where, (*trail, k)) for k, v in node.items()}
+        return {k: _interpolate(v, env, where, (*trail, k), found) for k, v in node.items()}
     if isinstance(node, list):
-        return [_interpolate(v, env, where, (*trail, i)) for i, v in enumerate(node)]
+        return [_interpolate(v, env, where, (*trail, i), found) for i, v in enumerate(node)]
     if isinstance(node, str) and "${" in node:
+        values: list[tuple[str, str]] = []
 
         def resolve(match: re.Match[str]) -> str:
             name = match.group(1)
@@ -754,9 +828,13 @@ def _interpolate(node: Any, env: Mapping[str, str], where: str, trail: tuple[str
                     key=_dotted(trail),
                     path=where,
                 )
+            values.append((env[name], match.group(0)))
             return env[name]
 
-        return REFERENCE.sub(resolve, node)
+        resolved = REFERENCE.sub(resolve, node)
+        if values:
+            found.append(Substitution(trail, node, resolved, tuple(values)))
+        return resolved
     return node
 
 
@@ -795,22 +873,31 @@ def _dotted(trail: tuple[str | int, ...]) -> str:
     return out
 
 
-def _describe(exc: ValidationError, where: str) -> str:
+def _describe(exc: ValidationError, where: str, substitutions: list[Substitution]) -> str:
+    """One line per problem, quoting what the file says: a value that came from a ${VAR} is shown as
+    that reference (pydantic's messages quote the resolved input), a secret key's value as ***, and
+    a URL without its password."""
     lines = []
     for err in exc.errors(include_url=False):
         loc = list(err["loc"])
         # Discriminated unions add the tag ("mastodon") after the list index; it is no key.
         loc = [p for i, p in enumerate(loc) if not (i > 0 and isinstance(loc[i - 1], int) and p in PLATFORMS)]
-        key = _dotted(tuple(p for p in loc if isinstance(p, (str, int))))
+        keys = tuple(p for p in loc if isinstance(p, (str, int)))
+        key = _dotted(keys)
+        near = [sub for sub in substitutions if sub.touches(keys)]
         message = err["msg"]
         if err["type"] == "extra_forbidden":
             message = "unknown key; check its spelling against docs/config.md"
         elif err["type"] == "missing":
             message = "required key is missing"
         elif "input" in err and err["type"] not in ("union_tag_invalid",) and not isinstance(err["input"], (dict, list)):
-            message = f"{message} (got {err['input']!r})"
+            secret = any(isinstance(p, str) and p in SECRET_KEYS for p in keys)
+            written = next((sub.written for sub in near if sub.trail == keys), None)
+            shown = written if written is not None else (MASK if secret else err["input"])
+            message = f"{message} (got {shown!r})"
         if err["type"] == "union_tag_invalid":
             message = f"unknown platform; use one of {', '.join(p for p in PLATFORMS if p != 'import')}"
+        message = hide_substitutions(message, near)
         lines.append(f"{where}: {key}: {message}" if key else f"{where}: {message}")
     return "\n".join(lines)
 
@@ -828,9 +915,31 @@ def _anchor_sqlite_path(url: str, base_dir: Path) -> str:
 
 
 def effective_config(settings: Settings) -> dict[str, Any]:
-    """The effective configuration as plain data with secrets masked (for `earful config check`)."""
+    """The effective configuration as plain data for `earful config check`: secrets masked, every value
+    that came from a ${VAR} shown as the file writes it, and URLs without their password."""
     data = settings.model_dump(mode="json", exclude={"config_path"})
     from sqlalchemy.engine import make_url
 
     data["database"]["url"] = make_url(settings.database.url).render_as_string(hide_password=True)
-    return data
+    for sub in settings._substitutions:
+        _put(data, sub.trail, sub.written)
+    return _mask_urls(data)
+
+
+def _put(data: Any, trail: tuple[str | int, ...], value: str) -> None:
+    *parents, last = trail
+    for part in parents:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return
+    if isinstance(data, dict) and last in data or isinstance(data, list) and isinstance(last, int) and last < len(data):
+        data[last] = value
+
+
+def _mask_urls(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: _mask_urls(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_mask_urls(v) for v in node]
+    return mask_url_passwords(node) if isinstance(node, str) else node

@@ -11,20 +11,22 @@ inside `st.dataframe`, never through Markdown or HTML.
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
-from core.config import Settings, load_config
+from core.config import Settings, load_config, mask_url_passwords
 from core.db import Database
-from core.errors import ConfigError
+from core.errors import ConfigError, EarfulError
 from core.inbox import InboxRow
 from core.models import Role, User
 from core.users import authenticate, get_user, has_role
 
 SESSION_KEY = "earful_user"
+log = logging.getLogger("earful.dashboard")
 SENTIMENT_BADGES = {
     "negative": ("red", ":material/sentiment_dissatisfied:"),
     "neutral": ("gray", ":material/sentiment_neutral:"),
@@ -64,17 +66,19 @@ def load_app() -> App | None:
     """Settings and database, loaded once per process; None after showing why they failed.
 
     A failure is not cached, so fixing config.yaml and reloading the page is enough.
+
+    The page says only which kind of failure it was: anyone can open it before logging in, and the
+    reason may name hosts, users and paths. The reason goes to the server log (ConfigError messages
+    show ${VAR} references, never their values; URLs lose their password).
     """
     try:
         return _open_app(_environment())
     except ConfigError as exc:
-        st.error("Earful could not load its configuration. Fix it, then reload this page.", icon=":material/error:")
-        st.code(str(exc), language=None, wrap_lines=True)
-    except SQLAlchemyError as exc:
-        st.error(
-            "Earful could not open its database. Check database.url, then reload this page.", icon=":material/error:"
-        )
-        st.code(str(getattr(exc, "orig", None) or exc), language=None, wrap_lines=True)
+        log.error("the dashboard cannot load its configuration: %s", exc)
+        st.error("Configuration error, see the server log.", icon=":material/error:")
+    except (SQLAlchemyError, EarfulError) as exc:
+        log.error("the dashboard cannot open its database: %s", mask_url_passwords(str(getattr(exc, "orig", None) or exc)))
+        st.error("Database error, see the server log.", icon=":material/error:")
     return None
 
 

@@ -208,13 +208,14 @@ def test_a_deactivated_user_is_signed_out_on_the_next_click(seeded: Database) ->
     assert not any(t in shown_texts(at) for t in (*HOSTILE, *FRIENDLY))
 
 
-def test_a_broken_config_shows_the_reason_not_a_traceback(seeded: Database, tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_broken_config_shows_no_reason_before_login_and_logs_it(
+        seeded: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("database: {url: 'mysql://nope'}\n", encoding="utf-8")
     monkeypatch.setenv("EARFUL_CONFIG", str(bad))
     at = start()
     assert_clean(at)
-    assert [e.value for e in at.error] == ["Earful could not load its configuration. Fix it, then reload this page."]
-    assert "backend 'mysql' is not supported" in at.code[0].value
-    assert not at.text_input
+    assert [e.value for e in at.error] == ["Configuration error, see the server log."]
+    assert not at.code and not at.text_input
+    logged = [r.getMessage() for r in caplog.records if r.name == "earful.dashboard"]
+    assert any("the database 'mysql' is not supported" in line for line in logged), logged

@@ -123,3 +123,37 @@ def test_every_secret_field_is_guarded_by_name() -> None:
             secret_fields |= walk(cls)
     assert secret_fields and secret_fields <= SECRET_KEYS
     assert SecretStr  # imported for the annotation check above
+
+
+@pytest.mark.parametrize("text, env, shown", [
+    # pydantic quotes the input of any key: a value that came from ${VAR} is shown as the reference
+    ("dashboard:\n  port: '${PORT_VAR}'\n", {"PORT_VAR": "hidden-value-1"}, "(got '${PORT_VAR}')"),
+    ("sources:\n  - {name: a, platform: discourse, base_url: 'ftp://${HOST_VAR}/x'}\n", {"HOST_VAR": "hidden-value-2"},
+     "ftp://${HOST_VAR}/x"),
+    ("database:\n  url: 'postgres://earful:${PGPW}@db/earful'\n", {"PGPW": "hidden-value-3"},
+     "(got 'postgres://earful:${PGPW}@db/earful')"),
+])
+def test_errors_quote_the_reference_never_its_value(tmp_path: Path, text: str, env: dict[str, str], shown: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text), env=env)
+    assert shown in str(info.value)
+    assert not [v for v in env.values() if v in str(info.value)]
+
+
+def test_an_overridden_url_loses_its_password_in_errors_and_output(tmp_path: Path) -> None:
+    from core.config import effective_config
+
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, ""), env={"EARFUL_DATABASE__URL": "mysql://u:hidden-pw@db/x"})
+    assert "hidden-pw" not in str(info.value) and "mysql://u:***@db/x" in str(info.value)
+    settings = load_config(write(tmp_path, ""), env={}, overrides={"database.url": "postgresql+psycopg://u:hidden-pw@db/x"})
+    assert "hidden-pw" not in str(effective_config(settings))
+
+
+def test_effective_config_shows_every_reference_as_written(tmp_path: Path) -> None:
+    from core.config import effective_config
+
+    path = write(tmp_path, "sources:\n  - {name: a, platform: reddit, client_id: '${RID}', username: 'u-${RUSER}'}\n")
+    data = effective_config(load_config(path, env={"RID": "hidden-id", "RUSER": "hidden-user"}))
+    assert data["sources"][0]["client_id"] == "${RID}" and data["sources"][0]["username"] == "u-${RUSER}"
+    assert "hidden" not in str(data)
