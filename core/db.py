@@ -25,6 +25,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.config import MASK, mask_url_passwords, unsupported_url_hint
 from core.errors import ConfigError, StorageError
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -38,9 +39,84 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+def check_driver(url: str) -> str:
+    """The name of the DB-API module `url` is reached through, imported; a ConfigError saying what to
+    do when the URL names no driver Earful supports or the driver cannot be imported."""
+    parsed = make_url(normalise_url(url))
+    hint = unsupported_url_hint(parsed.drivername)
+    if hint:
+        raise ConfigError(hint, key="database.url")
+    try:
+        module = parsed.get_dialect().import_dbapi()
+    except (ImportError, sa.exc.NoSuchModuleError) as exc:
+        install = "pip install 'psycopg[binary]'" if parsed.get_backend_name() == "postgresql" else "reinstall Earful"
+        raise ConfigError(f"the driver of {parsed.drivername}:// cannot be imported ({exc}); {install}",
+                          key="database.url") from None
+    return str(getattr(module, "__name__", parsed.drivername)).split(".")[0]
+
+
+def server_version(url: str, *, timeout_seconds: int = 10) -> str:
+    """Connect to the database of `url` and say what answered ("PostgreSQL 16.4", "SQLite 3.45.1")
+    and at which schema revision; a StorageError with the reason (never the password) when it cannot.
+
+    An SQLite file is opened read-only and never created, so checking a new deployment leaves no
+    empty database behind."""
+    check_driver(url)
+    parsed = make_url(normalise_url(url))
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_version(parsed.database or ":memory:")
+    parsed = parsed.update_query_dict({"connect_timeout": str(timeout_seconds)})
+    engine = create_db_engine(parsed.render_as_string(hide_password=False))
+    try:
+        with engine.connect() as connection:
+            version = connection.scalar(sa.text("SHOW server_version"))
+            revision = MigrationContext.configure(connection).get_current_revision()
+    except sa.exc.DBAPIError as exc:
+        said = " ".join(line.strip() for line in str(exc.orig or exc).strip().splitlines()[:3])
+        if parsed.password:
+            said = said.replace(str(parsed.password), MASK)
+        said = mask_url_passwords(said)
+        raise StorageError(f"cannot connect to the PostgreSQL database: {said}; check database.url, the password "
+                           "variable and that the server accepts connections from this machine") from None
+    finally:
+        engine.dispose()
+    return f"PostgreSQL {version}, {_revision_note(revision, engine)}"
+
+
+def _sqlite_version(database: str) -> str:
+    if database == ":memory:":
+        return f"SQLite {sqlite3.sqlite_version}, in memory (nothing is kept after the process ends)"
+    path = Path(database)
+    if not path.exists():
+        if not path.parent.is_dir():
+            raise ConfigError(f"the folder {path.parent} for the SQLite database does not exist; create it or "
+                              "change the path", key="database.url")
+        return f"SQLite {sqlite3.sqlite_version}, {path} does not exist yet: Earful creates it on its first start"
+    try:
+        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            has_versions = connection.execute(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'").fetchone()[0]
+            row = connection.execute("SELECT version_num FROM alembic_version").fetchone() if has_versions else None
+        finally:
+            connection.close()
+    except sqlite3.DatabaseError as exc:
+        raise StorageError(f"cannot read the SQLite database {path}: {exc}", path=str(path)) from None
+    engine = sa.create_engine("sqlite://")
+    return f"SQLite {sqlite3.sqlite_version}, {path}, {_revision_note(row[0] if row else None, engine)}"
+
+
+def _revision_note(revision: str | None, engine: Engine) -> str:
+    head = head_revision(engine)
+    if revision == head:
+        return f"schema at revision {revision} (the newest)"
+    return f"schema at revision {revision or 'none'}; Earful upgrades it to {head} on its next start"
+
+
 def create_db_engine(url: str, *, echo: bool = False) -> Engine:
     url = normalise_url(url)
     parsed = make_url(url)
+    check_driver(url)
     # hide_parameters: a failed statement is logged and shown without its values (mention text,
     # payloads, password hashes), only the SQL.
     kwargs: dict[str, Any] = {"echo": echo, "future": True, "hide_parameters": True}

@@ -57,7 +57,56 @@ def test_config_check_masks_secrets(tmp_path: Path) -> None:
     result = earful("config", "check", cwd=tmp_path, env={"MY_TOKEN": "very-secret-token"})
     assert result.returncode == 0, result.stderr
     assert "very-secret-token" not in result.stdout + result.stderr
-    assert "**********" in result.stdout
+    assert "access_token: ${MY_TOKEN}" in result.stdout  # what the file says, not the value
+
+
+@pytest.mark.parametrize("url, hint", [
+    ("postgres://earful:${PGPW}@db.example/earful", "postgres:// is an old spelling"),
+    ("postgresql+psycopg2://earful:${PGPW}@db.example/earful", "the driver 'psycopg2' is not supported"),
+    ("postgresql+psycopg2x://earful:${PGPW}@db.example/earful", "the driver 'psycopg2x' is not supported"),
+    ("mysql://earful:${PGPW}@db.example/earful", "the database 'mysql' is not supported"),
+    ("sqlite+aiosqlite:///e.db", "the SQLite driver 'aiosqlite' is not supported"),
+])
+def test_an_unsupported_database_url_gets_the_spelling_to_use(tmp_path: Path, url: str, hint: str) -> None:
+    (tmp_path / "config.yaml").write_text(f"database:\n  url: '{url}'\n")
+    result = earful("config", "check", cwd=tmp_path, env={"PGPW": "pg-password-81f2"})
+    assert result.returncode == 2, result.stdout
+    assert hint in result.stderr
+    assert "use postgresql+psycopg://" in result.stderr or "use sqlite:///" in result.stderr
+    assert "pg-password-81f2" not in result.stdout + result.stderr
+    if "${PGPW}" in url:
+        assert "${PGPW}" in result.stderr  # the URL as the file writes it
+
+
+def test_config_check_connect_reports_the_sqlite_version_and_creates_nothing(tmp_path: Path) -> None:
+    (tmp_path / "config.yaml").write_text("database:\n  url: sqlite:///e.db\n")
+    fresh = earful("config", "check", "--connect", cwd=tmp_path)
+    assert fresh.returncode == 0, fresh.stderr
+    assert "database driver sqlite3" in fresh.stderr and "does not exist yet" in fresh.stderr
+    assert not (tmp_path / "e.db").exists()
+    assert earful("db", "upgrade", cwd=tmp_path).returncode == 0
+    upgraded = earful("config", "check", "--connect", cwd=tmp_path)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert "database: SQLite 3." in upgraded.stderr and "(the newest)" in upgraded.stderr
+
+
+def test_config_check_connect_says_why_it_cannot_connect_without_the_password(tmp_path: Path) -> None:
+    (tmp_path / "config.yaml").write_text(
+        "database:\n  url: 'postgresql+psycopg://earful:${PGPW}@127.0.0.1:9/earful'\n")  # nothing listens on 9
+    result = earful("config", "check", "--connect", cwd=tmp_path, env={"PGPW": "pg-password-81f2"})
+    assert result.returncode == 1
+    assert "configuration OK" in result.stderr and "database driver psycopg" in result.stderr
+    assert "cannot connect to the PostgreSQL database" in result.stderr and "Connection refused" in result.stderr
+    assert "pg-password-81f2" not in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.skipif(not os.environ.get("EARFUL_TEST_POSTGRES_URL"), reason="EARFUL_TEST_POSTGRES_URL is not set")
+def test_config_check_connect_reports_the_postgresql_version(tmp_path: Path) -> None:
+    (tmp_path / "config.yaml").write_text(f"database:\n  url: '{os.environ['EARFUL_TEST_POSTGRES_URL']}'\n")
+    result = earful("config", "check", "--connect", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "database: PostgreSQL " in result.stderr and "schema at revision" in result.stderr
 
 
 def test_env_and_flag_override_the_file(tmp_path: Path) -> None:
