@@ -47,7 +47,7 @@ from core.db import Database, normalise_url  # noqa: E402
 from core.models import (  # noqa: E402
     Author, Brand, Case, CaseStatus, Mention, MentionBrand, Reply, ReplyState, Role, Score, User,
 )
-from core.users import add_user  # noqa: E402
+from core.users import add_user, operator  # noqa: E402
 
 PAGES = ("inbox_page", "cases_page", "case_page", "team_page", "alerts_page", "reputation_page", "advocacy_page",
          "settings_page")
@@ -67,9 +67,9 @@ def seed(db: Database, mentions: int, rng: random.Random, now: datetime) -> int:
     """Insert the data set; returns the id of the most urgent case (the one the Case page opens)."""
     authors = max(mentions // 20, 10)
     with db.session() as s:
-        add_user(s, "boss", "correct-horse-battery", Role.manager, team="care")
+        add_user(s, operator("bench"), "boss", "correct-horse-battery", Role.manager, team="care")
         for i in range(20):
-            add_user(s, f"agent{i}", "correct-horse-battery", Role.agent, team="care" if i % 2 else "senior")
+            add_user(s, operator("bench"), f"agent{i}", "correct-horse-battery", Role.agent, team="care" if i % 2 else "senior")
         s.add_all([Brand(name="Skylark Air"), Brand(name="Nimbus Airways", is_competitor=True)])
     with db.engine.begin() as conn:
         conn.execute(sa.insert(Author), [
@@ -196,7 +196,7 @@ def main() -> None:
         empty_url = f"sqlite:///{folder / 'empty.db'}"
         empty = Database.open(empty_url)
         with empty.session() as s:
-            add_user(s, "boss", "correct-horse-battery", Role.admin)
+            add_user(s, operator("bench"), "boss", "correct-horse-battery", Role.admin)
         empty.dispose()
         url = database_url or f"sqlite:///{folder / 'bench.db'}"
         db = Database.open(url)

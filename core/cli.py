@@ -238,6 +238,7 @@ def sources(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -
 # ---------------------------------------------------------------- users
 
 PASSWORD_HELP = "Prefer the prompt or $EARFUL_NEW_PASSWORD: a flag lands in shell history."
+AS_HELP = "Act as this Earful user (an admin; recorded in the audit log). Default: the operator, recorded as 'cli'."
 
 
 def password_or_prompt(password: Optional[str]) -> str:
@@ -256,15 +257,15 @@ def users_add(
     team: Optional[str] = typer.Option(None, "--team"),
     name: str = typer.Option("", "--name", help="Display name."),
     password: Optional[str] = typer.Option(None, "--password", envvar="EARFUL_NEW_PASSWORD", help=PASSWORD_HELP),
+    acting_as: Optional[str] = typer.Option(None, "--as", help=AS_HELP),
 ) -> None:
     """Create a staff account."""
     from core.users import add_user, parse_role
 
     password = password_or_prompt(password)
 
-    ctx.obj.in_session(
-        lambda session: add_user(session, username, password, parse_role(role), display_name=name, team=team, actor="cli")
-    )
+    ctx.obj.in_session(lambda session: add_user(session, _acting_admin(session, acting_as), username, password,
+                                                parse_role(role), display_name=name, team=team))
     out.print(f"added {username} ({role})")
 
 
@@ -288,20 +289,22 @@ def users_list(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")
 
 
 @users_app.command("set-role")
-def users_set_role(ctx: typer.Context, username: str, role: str) -> None:
-    """Change a user's role."""
+def users_set_role(ctx: typer.Context, username: str, role: str,
+                   acting_as: Optional[str] = typer.Option(None, "--as", help=AS_HELP)) -> None:
+    """Change a user's role (the last active admin keeps theirs)."""
     from core.users import parse_role, set_role
 
-    ctx.obj.in_session(lambda session: set_role(session, username, parse_role(role), actor="cli"))
+    ctx.obj.in_session(lambda session: set_role(session, _acting_admin(session, acting_as), username, parse_role(role)))
     out.print(f"{username} is now {role}")
 
 
 @users_app.command("set-team")
-def users_set_team(ctx: typer.Context, username: str, team: str = typer.Argument(..., help="Team name; '' for none.")) -> None:
+def users_set_team(ctx: typer.Context, username: str, team: str = typer.Argument(..., help="Team name; '' for none."),
+                   acting_as: Optional[str] = typer.Option(None, "--as", help=AS_HELP)) -> None:
     """Move a user to a team: round-robin assigns new cases to members of the case's team."""
     from core.users import set_team
 
-    ctx.obj.in_session(lambda session: set_team(session, username, team, actor="cli"))
+    ctx.obj.in_session(lambda session: set_team(session, _acting_admin(session, acting_as), username, team))
     out.print(f"{username} is now in team {team or '(none)'}")
 
 
@@ -310,14 +313,36 @@ def users_set_password(
     ctx: typer.Context,
     username: str,
     password: Optional[str] = typer.Option(None, "--password", envvar="EARFUL_NEW_PASSWORD", help=PASSWORD_HELP),
+    acting_as: Optional[str] = typer.Option(None, "--as", help="Act as this Earful user (an admin, or USERNAME "
+                                            "themself; recorded in the audit log). Default: the operator, 'cli'."),
 ) -> None:
     """Set a user's password."""
     from core.users import set_password
 
     password = password_or_prompt(password)
 
-    ctx.obj.in_session(lambda session: set_password(session, username, password, actor="cli"))
+    ctx.obj.in_session(lambda session: set_password(session, _acting_admin(session, acting_as), username, password))
     out.print(f"password of {username} changed")
+
+
+@users_app.command("deactivate")
+def users_deactivate(ctx: typer.Context, username: str,
+                     acting_as: Optional[str] = typer.Option(None, "--as", help=AS_HELP)) -> None:
+    """A leaver: they can no longer sign in, and their open dashboard sessions end at their next click."""
+    from core.users import deactivate_user
+
+    ctx.obj.in_session(lambda session: deactivate_user(session, _acting_admin(session, acting_as), username))
+    out.print(f"{username} is deactivated")
+
+
+@users_app.command("reactivate")
+def users_reactivate(ctx: typer.Context, username: str,
+                     acting_as: Optional[str] = typer.Option(None, "--as", help=AS_HELP)) -> None:
+    """Let a deactivated user sign in again, with the role and team they had."""
+    from core.users import reactivate_user
+
+    ctx.obj.in_session(lambda session: reactivate_user(session, _acting_admin(session, acting_as), username))
+    out.print(f"{username} is active again")
 
 
 # ---------------------------------------------------------------- customers
@@ -817,11 +842,10 @@ app.add_typer(retention_app, name="retention")
 def _acting_admin(session: Session, acting_as: Optional[str]) -> Any:
     """The named user, or for a bare CLI call the operator, who already holds the configuration and
     the database (as for `earful users`): recorded as "cli"."""
-    from core.models import Role, User
-    from core.users import get_user
+    from core.users import get_user, operator
 
     if acting_as is None:
-        return User(username="cli", display_name="cli", role=Role.admin, active=True)
+        return operator("cli")
     actor = get_user(session, acting_as)
     if actor is None:
         raise InvalidInput(f"no user {acting_as!r}; list them with `earful users list`")

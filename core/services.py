@@ -140,14 +140,15 @@ def wait_for_http(url: str, timeout: float, stop: threading.Event | None = None)
 
 
 def seed_demo_users(db: Database) -> None:
-    from core.users import add_user, get_user, parse_role, set_password
+    from core.users import add_user, get_user, operator, parse_role, set_password
 
+    demo = operator("demo")  # `earful demo` is run by the operator, who holds the database already
     with db.session() as session:
         for username, role, name, team in DEMO_USERS:
             if get_user(session, username) is None:
-                add_user(session, username, DEMO_PASSWORD, parse_role(role), display_name=name, team=team, actor="demo")
+                add_user(session, demo, username, DEMO_PASSWORD, parse_role(role), display_name=name, team=team)
             else:
-                set_password(session, username, DEMO_PASSWORD, actor="demo")
+                set_password(session, demo, username, DEMO_PASSWORD)
 
 
 def start_sandbox(settings: Settings):  # type: ignore[no-untyped-def]

@@ -58,16 +58,41 @@ def get_user(session: Session, username: str) -> User | None:
     return session.scalar(sa.select(User).where(User.username == username))
 
 
+def operator(name: str = "cli") -> User:
+    """The identity of whoever runs Earful's own commands (`earful users`, `earful demo`): they hold
+    the configuration and the database already, so they act as admin. It is no account (it cannot
+    sign in) and the audit log records it by `name`."""
+    return User(username=name, display_name=name, role=Role.admin, active=True)
+
+
+def _target(session: Session, username: str) -> User:
+    user = get_user(session, username.strip())
+    if user is None:
+        raise InvalidInput(f"no user {username!r}; list them with `earful users list`")
+    return user
+
+
+def _keep_an_admin(session: Session, user: User, action: str) -> None:
+    """Refuse to leave no active admin: nobody could then manage users from the dashboard."""
+    if not (user.active and user.role is Role.admin):
+        return
+    others = session.scalar(sa.select(sa.func.count()).select_from(User).where(
+        User.role == Role.admin, User.active.is_(True), User.id != user.id))
+    if not others:
+        raise InvalidInput(f"{user.username} is the last active admin; make another user admin before you {action}")
+
+
 def add_user(
     session: Session,
+    actor: User,
     username: str,
     password: str,
     role: Role,
     *,
     display_name: str = "",
     team: str | None = None,
-    actor: str = "system",
 ) -> User:
+    require(actor, Role.admin, "add users")
     username = username.strip()
     if not username or not username.replace("-", "").replace("_", "").replace(".", "").isalnum():
         raise InvalidInput(f"invalid username {username!r}; use letters, digits, '-', '_' or '.'")
@@ -82,41 +107,64 @@ def add_user(
     )
     session.add(user)
     session.flush()
-    audit.record(session, actor, "user.add", target_type="user", target_id=user.id, details={"role": role.value})
+    audit.record(session, actor.username, "user.add", target_type="user", target_id=user.id,
+                 details={"role": role.value})
     return user
 
 
-def set_role(session: Session, username: str, role: Role, *, actor: str = "system") -> User:
-    user = get_user(session, username)
-    if user is None:
-        raise InvalidInput(f"no user {username!r}; list them with `earful users list`")
+def set_role(session: Session, actor: User, username: str, role: Role) -> User:
+    require(actor, Role.admin, "change roles")
+    user = _target(session, username)
+    if role is not Role.admin:
+        _keep_an_admin(session, user, f"make {user.username} {role.value}")
     old = user.role
     user.role = role
     audit.record(
-        session, actor, "user.set_role", target_type="user", target_id=user.id,
+        session, actor.username, "user.set_role", target_type="user", target_id=user.id,
         details={"from": old.value, "to": role.value},
     )
     return user
 
 
-def set_team(session: Session, username: str, team: str | None, *, actor: str = "system") -> User:
+def set_team(session: Session, actor: User, username: str, team: str | None) -> User:
     """Move a user to a team (round-robin assigns cases within a team); None or "" leaves all teams."""
-    user = get_user(session, username)
-    if user is None:
-        raise InvalidInput(f"no user {username!r}; list them with `earful users list`")
+    require(actor, Role.admin, "change teams")
+    user = _target(session, username)
     old = user.team
     user.team = (team or "").strip() or None
-    audit.record(session, actor, "user.set_team", target_type="user", target_id=user.id,
+    audit.record(session, actor.username, "user.set_team", target_type="user", target_id=user.id,
                  details={"from": old, "to": user.team})
     return user
 
 
-def set_password(session: Session, username: str, password: str, *, actor: str = "system") -> User:
-    user = get_user(session, username)
-    if user is None:
-        raise InvalidInput(f"no user {username!r}; list them with `earful users list`")
+def set_password(session: Session, actor: User, username: str, password: str) -> User:
+    """An admin sets anyone's password; any active user may set their own."""
+    user = _target(session, username)
+    if not (actor.active and actor.id is not None and actor.id == user.id):
+        require(actor, Role.admin, "set another user's password")
     user.password_hash = hash_password(password)
-    audit.record(session, actor, "user.set_password", target_type="user", target_id=user.id)
+    audit.record(session, actor.username, "user.set_password", target_type="user", target_id=user.id)
+    return user
+
+
+def deactivate_user(session: Session, actor: User, username: str) -> User:
+    """A leaver: they cannot sign in, and their open dashboard sessions end on their next click (the
+    dashboard re-reads the signed-in user on every run). Their cases, replies and audit trail stay."""
+    require(actor, Role.admin, "deactivate users")
+    user = _target(session, username)
+    _keep_an_admin(session, user, f"deactivate {user.username}")
+    if user.active:
+        user.active = False
+        audit.record(session, actor.username, "user.deactivate", target_type="user", target_id=user.id)
+    return user
+
+
+def reactivate_user(session: Session, actor: User, username: str) -> User:
+    require(actor, Role.admin, "reactivate users")
+    user = _target(session, username)
+    if not user.active:
+        user.active = True
+        audit.record(session, actor.username, "user.reactivate", target_type="user", target_id=user.id)
     return user
 
 

@@ -11,7 +11,7 @@ import streamlit as st
 from core.catalog import source_health
 from core.errors import EarfulError
 from core.models import Role
-from core.users import add_user, list_users, parse_role, require, set_role, set_team
+from core.users import add_user, deactivate_user, list_users, parse_role, reactivate_user, set_role, set_team
 from dashboard import ui
 
 ROLE = Role.admin
@@ -50,9 +50,17 @@ def render() -> None:
             new_team = st.text_input("Team ")
             new_password = st.text_input("Initial password", type="password")
             if st.form_submit_button("Add user"):
-                _act(lambda s: (require(user, Role.admin, "add users"),
-                                add_user(s, new_name, new_password, parse_role(new_role), team=new_team or None,
-                                         actor=user.username)))
+                _act(lambda s: add_user(s, user, new_name, new_password, parse_role(new_role), team=new_team or None))
+        with st.form("settings_active"):
+            st.subheader("Deactivate a leaver")
+            ui.plain("A deactivated user cannot sign in, and their open sessions end at their next click; their "
+                     "cases, replies and audit trail stay. The last active admin cannot be deactivated.")
+            whom = st.selectbox("User  ", names, index=None)
+            off, on = st.columns(2)
+            if off.form_submit_button("Deactivate"):
+                _act(lambda s: deactivate_user(s, user, _picked(whom)))
+            if on.form_submit_button("Reactivate"):
+                _act(lambda s: reactivate_user(s, user, _picked(whom)))
 
     with sources_tab:
         with app.db.session() as session:
@@ -95,14 +103,18 @@ def _when(when) -> str:  # type: ignore[no-untyped-def]
     return ", ".join(f"{k}={v}" for k, v in parts.items()) or "always"
 
 
-def _change(session, actor, who, role, team):  # type: ignore[no-untyped-def]
-    require(actor, Role.admin, "change users")
+def _picked(who: str | None) -> str:
     if not who:
         raise EarfulError("pick a user first")
+    return who
+
+
+def _change(session, actor, who, role, team):  # type: ignore[no-untyped-def]
+    who = _picked(who)
     if role:
-        set_role(session, who, parse_role(role), actor=actor.username)
+        set_role(session, actor, who, parse_role(role))
     if team:
-        set_team(session, who, team, actor=actor.username)
+        set_team(session, actor, who, team)
 
 
 def _act(work) -> None:  # type: ignore[no-untyped-def]

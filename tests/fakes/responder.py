@@ -24,7 +24,7 @@ from core.db import Database
 from core.mention import AuthorIn, MentionIn
 from core.models import Case, Mention, Reply, Role, User, utcnow
 from core.store import record_scores, store_batch
-from core.users import add_user, get_user
+from core.users import add_user, get_user, operator
 from listener.jobs import Runtime
 from listener.sandbox import Sandbox
 from responder import cases, outbox
@@ -58,7 +58,7 @@ def user(session: Session, name: str, role: Role | str = Role.agent, team: str |
     found = get_user(session, name)
     if found is not None:
         return found
-    return add_user(session, name, "correct-horse-battery", Role(role), team=team)
+    return add_user(session, operator("test"), name, "correct-horse-battery", Role(role), team=team)
 
 
 def mention(

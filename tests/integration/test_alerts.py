@@ -25,7 +25,7 @@ from core.models import (
     Role,
     Score,
 )
-from core.users import add_user
+from core.users import add_user, operator
 
 T0 = datetime(2026, 3, 23, 14, 0, tzinfo=timezone.utc)  # a Monday afternoon
 WEEK = timedelta(days=7)
@@ -191,8 +191,8 @@ def test_acknowledge_needs_pr_and_is_audited_and_still_escalates(db: Database) -
     mentions(db, acme, every(T0 - timedelta(minutes=5), T0, timedelta(seconds=30)))  # 10: 5x
     [alert_id] = detect(db, T0).opened
     with db.session() as session:
-        agent = add_user(session, "ada", "password123", Role.agent)
-        pr = add_user(session, "pat", "password123", Role.pr)
+        agent = add_user(session, operator("test"), "ada", "password123", Role.agent)
+        pr = add_user(session, operator("test"), "pat", "password123", Role.pr)
         with pytest.raises(PermissionDenied):
             alerts.acknowledge(session, agent, alert_id, now=T0)
         alerts.acknowledge(session, pr, alert_id, now=T0 + timedelta(minutes=1))

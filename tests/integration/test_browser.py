@@ -16,7 +16,7 @@ from core.db import Database
 from core.mention import AuthorIn, MentionIn
 from core.models import Brand
 from core.store import store_batch
-from core.users import add_user, parse_role
+from core.users import add_user, operator, parse_role
 from tests.fakes import browser as fb
 from tests.fakes.browser import OUTPUT
 
@@ -34,7 +34,7 @@ def dashboard(tmp_path: Path) -> Iterator[str]:
     with db.session() as s:
         s.add(Brand(name="Skylark Air"))
         s.flush()
-        add_user(s, "agent", "correct horse", parse_role("agent"), display_name="Ada Agent")
+        add_user(s, operator("test"), "agent", "correct horse", parse_role("agent"), display_name="Ada Agent")
         store_batch(s, [
             MentionIn("mastodon", f"h{i}", text, created_at=now - timedelta(minutes=i + 1), language="en",
                       url="javascript:alert(1)" if i == 1 else f"https://social.example/@x/{i}",
@@ -77,7 +77,7 @@ def test_an_admin_sees_every_page_render_without_an_error(dashboard: str, tmp_pa
 
     db = Database.open(f"sqlite:///{tmp_path / 'e.db'}")
     with db.session() as s:
-        add_user(s, "root", "correct horse", parse_role("admin"), display_name="Alex Admin")
+        add_user(s, operator("test"), "root", "correct horse", parse_role("admin"), display_name="Alex Admin")
     db.dispose()
     dialogs: list[str] = []
     with fb.browser_page(dashboard, dialogs) as page:

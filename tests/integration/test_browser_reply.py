@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from core.models import Case, Mention, Role, utcnow
 from core.store import record_scores
-from core.users import add_user
+from core.users import add_user, operator
 from listener.sandbox import Sandbox
 from listener.sandbox.world import World
 from responder import cases
@@ -43,7 +43,7 @@ responder:
 """)
         with fx.collected(config) as (settings, db), db.session() as s:
             now = utcnow()
-            add_user(s, "agent", "correct horse", Role.agent, display_name="Ada Agent", team="care")
+            add_user(s, operator("test"), "agent", "correct horse", Role.agent, display_name="Ada Agent", team="care")
             inbound = s.scalars(sa.select(Mention).where(Mention.is_own.is_(False))).all()
             record_scores(s, [ScoreResult(m.id, "t", "negative", .8, .1, .1, -.6, "complaint", (), .3 + (i % 5) / 10)
                               for i, m in enumerate(inbound)], now=now)

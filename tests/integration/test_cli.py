@@ -142,6 +142,38 @@ def test_users_and_stats(tmp_path: Path) -> None:
     }
 
 
+def test_users_act_as_the_operator_or_a_named_admin_and_deactivate_leavers(tmp_path: Path) -> None:
+    (tmp_path / "config.yaml").write_text("database:\n  url: sqlite:///e.db\n")
+    pw = {"EARFUL_NEW_PASSWORD": "correct horse"}
+    assert earful("users", "add", "root", "--role", "admin", cwd=tmp_path, env=pw).returncode == 0
+    assert earful("users", "add", "ada", "--as", "root", cwd=tmp_path, env=pw).returncode == 0
+    refused = earful("users", "set-role", "ada", "admin", "--as", "ada", cwd=tmp_path)
+    assert refused.returncode == 1 and "ada may not change roles: it needs the role admin" in refused.stderr
+    assert earful("users", "set-password", "ada", "--as", "ada", cwd=tmp_path, env=pw).returncode == 0  # their own
+    other = earful("users", "set-password", "root", "--as", "ada", cwd=tmp_path, env=pw)
+    assert other.returncode == 1 and "may not set another user's password" in other.stderr
+    last = earful("users", "deactivate", "root", cwd=tmp_path)
+    assert last.returncode == 2 and "root is the last active admin" in last.stderr
+    demote = earful("users", "set-role", "root", "agent", cwd=tmp_path)
+    assert demote.returncode == 2 and "last active admin" in demote.stderr
+    assert earful("users", "deactivate", "ada", "--as", "root", cwd=tmp_path).returncode == 0
+    listed = {u["username"]: u["active"] for u in json.loads(earful("users", "list", "--json", cwd=tmp_path).stdout)}
+    assert listed == {"ada": False, "root": True}
+    inactive = earful("users", "add", "bob", "--as", "ada", cwd=tmp_path, env=pw)
+    assert inactive.returncode == 1 and "ada may not add users" in inactive.stderr
+    assert earful("users", "reactivate", "ada", cwd=tmp_path).returncode == 0
+
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'e.db'}")
+    with engine.connect() as connection:
+        trail = [tuple(r) for r in connection.execute(sa.text(
+            "SELECT actor, action FROM audit_log WHERE action LIKE 'user.%' ORDER BY id"))]
+    engine.dispose()
+    assert trail == [("cli", "user.add"), ("root", "user.add"), ("ada", "user.set_password"),
+                     ("root", "user.deactivate"), ("cli", "user.reactivate")]
+
+
 def test_db_downgrade_and_upgrade_commands(tmp_path: Path) -> None:
     (tmp_path / "config.yaml").write_text("database:\n  url: sqlite:///e.db\n")
     assert "current: None" in earful("db", "current", cwd=tmp_path).stdout

@@ -12,7 +12,7 @@ from core.errors import InvalidInput, PermissionDenied
 from core.mention import MentionIn
 from core.models import AuditEntry, Case, CaseStatus, Correction, Mention, Score
 from core.store import record_scores, store_batch
-from core.users import add_user, parse_role
+from core.users import add_user, operator, parse_role
 from responder.queue import CaseFilters, list_cases
 from sentiment.data import Example
 from sentiment.examples import Examples, LabelledText
@@ -27,8 +27,8 @@ T = datetime(2026, 3, 2, 12, tzinfo=timezone.utc)
 def test_corrections_are_checked_stored_and_audited(db) -> None:
     with db.session() as s:
         mention_id = store_batch(s, [MentionIn("x", "1", "hmm", T)]).inserted_ids[0]
-        agent = add_user(s, "ada", "correct horse", parse_role("agent"))
-        viewer = add_user(s, "vic", "correct horse", parse_role("viewer"))
+        agent = add_user(s, operator("test"), "ada", "correct horse", parse_role("agent"))
+        viewer = add_user(s, operator("test"), "vic", "correct horse", parse_role("viewer"))
         with pytest.raises(PermissionDenied):
             record_correction(s, viewer, mention_id, "sentiment", "negative")
         with pytest.raises(InvalidInput, match="sentiment must be one of"):
@@ -84,7 +84,7 @@ def test_intent_and_topic_corrections_change_the_next_models_output(db, encoder,
     with db.session() as s:
         sarcasm_id, suitcase_id = store_batch(s, [MentionIn("x", "1", SARCASM, T), MentionIn("x", "2", SUITCASE, T)],
                                               now=T).inserted_ids
-        agent = add_user(s, "ada", "correct horse", parse_role("agent"))
+        agent = add_user(s, operator("test"), "ada", "correct horse", parse_role("agent"))
     first, (sarcasm, suitcase, _, unrelated) = train()
     assert first["labelled_examples"] == 0
     assert (sarcasm.intent, suitcase.topics) == ("praise", ()), "the zero-shot model gets these two wrong"
@@ -108,7 +108,7 @@ def test_a_removed_topic_makes_its_text_a_counter_example(db, encoder, tmp_path:
     text = "the app is down again, I cannot log in"
     with db.session() as s:
         mention_id = store_batch(s, [MentionIn("x", "1", text, T)], now=T).inserted_ids[0]
-        agent = add_user(s, "ada", "correct horse", parse_role("agent"))
+        agent = add_user(s, operator("test"), "ada", "correct horse", parse_role("agent"))
         record_scores(s, [ScoreResult(mention_id, "m", "negative", .8, .1, .1, -.5, "complaint", ("outage",), .6)], now=T)
         record_correction(s, agent, mention_id, "topic", [], now=T)  # not an outage: the agent took it away
     assert labelled_examples(db) == [LabelledText(text, None, (), ("outage",))]
@@ -134,7 +134,7 @@ def test_sentiment_heads_kept_aside_still_bring_the_new_examples() -> None:
 def test_a_corrected_urgency_reorders_the_queue_at_once_and_survives_rescoring(db) -> None:  # type: ignore[no-untyped-def]
     with db.session() as s:
         calm_id, loud_id = store_batch(s, [MentionIn("x", "1", "calm", T), MentionIn("x", "2", "loud", T)], now=T).inserted_ids
-        agent = add_user(s, "ada", "correct horse", parse_role("agent"))
+        agent = add_user(s, operator("test"), "ada", "correct horse", parse_role("agent"))
         for mention_id, urgency in ((calm_id, 0.2), (loud_id, 0.7)):
             case = Case(platform="x", status=CaseStatus.new, urgency=urgency, opened_at=T, updated_at=T)
             s.add(case)

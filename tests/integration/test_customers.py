@@ -8,7 +8,7 @@ from core.errors import InvalidInput, PermissionDenied
 from core.mention import AuthorIn, MentionIn
 from core.models import Author, AuditEntry, Customer
 from core.store import store_batch
-from core.users import add_user, parse_role
+from core.users import add_user, operator, parse_role
 
 T = datetime(2026, 3, 2, 12, tzinfo=timezone.utc)
 
@@ -33,8 +33,8 @@ def test_authors_with_the_same_verified_domain_become_one_customer(db) -> None:
 def test_staff_link_merges_profiles_and_is_audited(db) -> None:
     with db.session() as s:
         store_batch(s, [post("x", "x1", "@jo"), post("reddit", "r1", "u/jo_travels"), post("hackernews", "h1", "jo")])
-        agent = add_user(s, "ada", "correct horse", parse_role("agent"))
-        viewer = add_user(s, "vic", "correct horse", parse_role("viewer"))
+        agent = add_user(s, operator("test"), "ada", "correct horse", parse_role("agent"))
+        viewer = add_user(s, operator("test"), "vic", "correct horse", parse_role("viewer"))
         with pytest.raises(PermissionDenied):
             link_authors(s, viewer, ["x:@jo", "reddit:u/jo_travels"])
         with pytest.raises(InvalidInput, match="PLATFORM:HANDLE"):

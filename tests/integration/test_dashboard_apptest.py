@@ -16,7 +16,7 @@ from core.db import Database
 from core.mention import AuthorIn, MentionIn
 from core.models import AuditEntry, Brand, Mention, Role, User
 from core.store import store_batch
-from core.users import add_user
+from core.users import add_user, operator
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 PASSWORD = "correct-horse-battery"
@@ -36,7 +36,7 @@ def seeded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Database
     now = datetime.now(timezone.utc)
     db = Database.open(f"sqlite:///{tmp_path / 't.db'}")
     with db.session() as s:
-        add_user(s, "vera", PASSWORD, Role.viewer, display_name="**Vera** <b>V</b>")
+        add_user(s, operator("test"), "vera", PASSWORD, Role.viewer, display_name="**Vera** <b>V</b>")
         s.add_all([Brand(name="Acme"), Brand(name="Rival", is_competitor=True)])
         s.flush()
         items = [

@@ -21,7 +21,7 @@ from core.db import Database
 from core.inbox import InboxFilters, export_inbox_csv
 from core.metrics import Filters, export_mentions_csv
 from core.models import Role, Source
-from core.users import add_user
+from core.users import add_user, operator
 from listener.jobs import Runtime
 from listener.sandbox import Sandbox
 from listener.sandbox.faults import FaultKind
@@ -114,7 +114,7 @@ def test_secrets_stay_out_of_logs_errors_and_exports(site: tuple[Path, Sandbox],
         errors = "\n".join(e or "" for e in s.scalars(sa.select(Source.last_error)))
         assert errors.strip(), "the refused sources should say why"
         assert leaked(errors) == [], "secrets in the stored source errors"
-        admin = add_user(s, "root", "correct horse", Role.admin)
+        admin = add_user(s, operator("test"), "root", "correct horse", Role.admin)
         now = datetime.now(timezone.utc)
         exports = export_inbox_csv(s, InboxFilters(), actor=admin) + export_mentions_csv(
             s, Filters(start=now - timedelta(days=2), end=now + timedelta(hours=1)), actor=admin)

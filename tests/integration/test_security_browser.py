@@ -18,7 +18,7 @@ from core.config import load_config
 from core.db import Database
 from core.models import Case, Mention, Role, utcnow
 from core.store import record_scores
-from core.users import add_user
+from core.users import add_user, operator
 from listener.jobs import Runtime
 from listener.sandbox import Sandbox
 from listener.sandbox.world import Author, World
@@ -79,7 +79,7 @@ sources:
         runtime.close()
         assert outcome.status == "ok", outcome
         with db.session() as s:
-            add_user(s, "agent", "correct horse", Role.agent, display_name="Ada Agent", team="care")
+            add_user(s, operator("test"), "agent", "correct horse", Role.agent, display_name="Ada Agent", team="care")
             stored = s.scalars(sa.select(Mention).order_by(Mention.created_at)).all()
             texts = [m.text for m in stored]
             # the script payload is the most urgent: its case tops the queue

@@ -13,7 +13,7 @@ from core.db import Database
 from core.mention import AuthorIn, MentionIn
 from core.corrections import record_correction
 from core.models import Mention, Score
-from core.users import add_user, parse_role
+from core.users import add_user, operator, parse_role
 from core.store import store_batch
 from sentiment.heads import load_heads
 from sentiment.job import score_pending, sentiment_corrections
@@ -145,7 +145,7 @@ def test_a_staff_correction_changes_the_next_model(db: Database, fixed_now: date
     before = train(sentiment_corrections(db))
     wanted = "negative" if before != "negative" else "positive"
     with db.session() as session:
-        agent = add_user(session, "ada", "correct horse", parse_role("agent"))
+        agent = add_user(session, operator("test"), "ada", "correct horse", parse_role("agent"))
         record_correction(session, agent, mention_id, "sentiment", wanted, now=fixed_now)
     corrections = sentiment_corrections(db)
     assert corrections == [(text, wanted)]

@@ -28,7 +28,7 @@ from core.inbox import (
 from core.mention import AuthorIn, MentionIn
 from core.models import AuditEntry, Brand, Case, CaseStatus, Mention, Role
 from core.store import store_batch
-from core.users import add_user
+from core.users import add_user, operator
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
 
@@ -277,7 +277,7 @@ def test_csv_cells_cannot_run_as_formulas(value: object, cell: object) -> None:
 def test_export_is_the_filtered_list_as_safe_csv_and_is_audited(inbox_db: Database) -> None:
     with inbox_db.session() as s:
         store_batch(s, [mention("g", "=cmd|' /C calc'!A0", minutes_ago=2, handle="@mallory")], now=NOW)
-        viewer = add_user(s, "vera", "correct-horse", Role.viewer)
+        viewer = add_user(s, operator("test"), "vera", "correct-horse", Role.viewer)
     with inbox_db.session() as s:
         text = export_inbox_csv(s, InboxFilters(platform="x"), actor=viewer, clock=clock)
     rows = list(csv.reader(io.StringIO(text)))
@@ -297,7 +297,7 @@ def test_export_is_the_filtered_list_as_safe_csv_and_is_audited(inbox_db: Databa
 
 def test_export_respects_its_limit_and_refuses_inactive_users(inbox_db: Database) -> None:
     with inbox_db.session() as s:
-        user = add_user(s, "vera", "correct-horse", Role.viewer)
+        user = add_user(s, operator("test"), "vera", "correct-horse", Role.viewer)
     with inbox_db.session() as s:
         text = export_inbox_csv(s, InboxFilters(), actor=user, limit=2, clock=clock)
     assert len(list(csv.reader(io.StringIO(text)))) == 3
