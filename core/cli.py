@@ -22,6 +22,7 @@ import typer
 from sqlalchemy.orm import Session
 import yaml
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from core.config import Settings, effective_config, find_config_path, load_config
@@ -72,7 +73,8 @@ class Context:
 
 
 def fail(message: str, code: int) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
+    # The message is text, not markup: "psycopg[binary]" or "[x]" in it must print as written.
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True)
     raise typer.Exit(code)
 
 

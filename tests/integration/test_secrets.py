@@ -16,7 +16,7 @@ from typing import Iterator
 import pytest
 import sqlalchemy as sa
 
-from core.config import load_config
+from core.config import SECRET_KEYS, load_config
 from core.db import Database
 from core.inbox import InboxFilters, export_inbox_csv
 from core.metrics import Filters, export_mentions_csv
@@ -148,3 +148,133 @@ def test_error_messages_never_echo_secrets(site: tuple[Path, Sandbox], tmp_path:
     result = earful(bad_url, "stats")  # nothing listens there: the connection error, even as a traceback
     assert result.returncode != 0
     assert leaked(result.stdout + result.stderr) == []
+
+
+# ------------------------------------------------------------------ every secret key, every error path
+
+def _secret_fields() -> dict[str, list[str]]:
+    """For each source platform and channel type: its SecretStr keys, read from core.config itself."""
+    from core import config as c
+
+    found: dict[str, list[str]] = {}
+    for cls in (*c.SourceBase.__subclasses__(), *c.ChannelBase.__subclasses__()):
+        tag = cls.model_fields.get("platform") or cls.model_fields["type"]
+        keys = [name for name, field in cls.model_fields.items() if "SecretStr" in str(field.annotation)]
+        if keys:
+            found[str(tag.annotation.__args__[0])] = keys
+    return found
+
+
+def _every_secret_config(tmp_path: Path, *, database: str, extra: str = "", source_extra: str = "") -> tuple[Path, dict[str, str]]:
+    """A config holding a ${VAR} in every secret key of every section, and its variables' values."""
+    secrets = {"DB_PASSWORD": "SECRET-db-password-41ac"}
+    sources, channels = [], []
+    for tag, keys in _secret_fields().items():
+        refs = {key: f"SECRET_{tag}_{key}".upper() for key in keys}
+        secrets.update({ref: f"SECRET-{tag}-{key}-{len(secrets)}f7" for key, ref in refs.items()})
+        values = ", ".join(f"{key}: '${{{ref}}}'" for key, ref in refs.items())
+        if tag in ("slack", "webhook", "email"):
+            more = ("host: 127.0.0.1, sender: e@example.com, recipients: [o@example.com], username: '${SMTP_USER}'"
+                    if tag == "email" else "")
+            channels.append(f"    - {{name: {tag}, type: {tag}, {values}{', ' + more if more else ''}}}")
+        else:
+            base = ", base_url: 'https://forum.example'" if tag == "discourse" else ""
+            sources.append(f"  - {{name: {tag}, platform: {tag}{base}, {values}{source_extra}}}")
+    secrets["SMTP_USER"] = "SECRET-smtp-user-0c3d"  # not a secret key, but a ${VAR}: shown as the reference
+    covered = {key for keys in _secret_fields().values() for key in keys}
+    assert covered == SECRET_KEYS, "a key in SECRET_KEYS is not a SecretStr of any section (or the reverse)"
+    path = tmp_path / "config.yaml"
+    path.write_text(f"database: {{url: '{database}'}}\n{extra}sources:\n" + "\n".join(sources)
+                    + "\nalerts:\n  channels:\n" + "\n".join(channels) + "\n")
+    return path, secrets
+
+
+def _run(path: Path, env: dict[str, str], *args: str, block_module: str | None = None) -> subprocess.CompletedProcess[str]:
+    full = {k: v for k, v in os.environ.items() if not k.startswith("EARFUL_")} | env
+    prelude = f"import sys; sys.modules[{block_module!r}] = None; " if block_module else ""
+    code = prelude + "from core.cli import app; app(prog_name='earful')"
+    return subprocess.run([sys.executable, "-c", code, "--config", str(path), "--log-level", "DEBUG", *args],
+                          cwd=path.parent, env=full, capture_output=True, text=True, timeout=120)
+
+
+def _page_text(at: object) -> str:
+    parts = []
+    for kind in ("error", "warning", "info", "code", "text", "markdown", "exception", "caption", "title"):
+        parts += [str(getattr(e, "value", e)) for e in getattr(at, kind)]
+    return "\n".join(parts)
+
+
+def _sqlite(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'e.db'}"
+
+
+ERROR_PATHS = {
+    # name: (database URL, extra top-level YAML, extra keys in every source, CLI args, expected exit status)
+    "valid": (lambda t: _sqlite(t), "", "", ("config", "check"), 0),
+    "valid json": (lambda t: _sqlite(t), "", "", ("config", "check", "--json"), 0),
+    "bad type beside each secret": (lambda t: _sqlite(t), "", ", timeout_seconds: soon", ("config", "check"), 2),
+    "a secret in a typed key": (lambda t: _sqlite(t), "dashboard: {port: '${SECRET_X_BEARER_TOKEN}'}\n", "",
+                                ("config", "check", "--json"), 2),
+    "failed interpolation": (lambda t: _sqlite(t), "", ", consumer_key: '${NOT_SET_ANYWHERE}'", ("config", "check"), 2),
+    "old postgres:// spelling": (lambda t: "postgres://earful:${DB_PASSWORD}@127.0.0.1:9/earful", "", "",
+                                 ("config", "check"), 2),
+    "unsupported driver": (lambda t: "postgresql+psycopg2://earful:${DB_PASSWORD}@127.0.0.1:9/earful", "", "",
+                           ("config", "check", "--json"), 2),
+    "connection refused": (lambda t: "postgresql+psycopg://earful:${DB_PASSWORD}@127.0.0.1:9/earful", "", "",
+                           ("config", "check", "--connect"), 1),
+    "wrong user on a live server": (lambda t: "postgresql+psycopg://nosuchuser:${DB_PASSWORD}@127.0.0.1:5432/earful",
+                                    "", "", ("config", "check", "--connect", "--json"), 1),
+    "the command after a refused connection": (
+        lambda t: "postgresql+psycopg://earful:${DB_PASSWORD}@127.0.0.1:9/earful", "", "", ("stats", "--json"), 1),
+}
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("name", list(ERROR_PATHS))
+def test_every_secret_key_stays_masked_on_every_error_path(
+        name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    database, extra, source_extra, args, status = ERROR_PATHS[name]
+    path, secrets = _every_secret_config(tmp_path, database=database(tmp_path), extra=extra, source_extra=source_extra)
+
+    def leaks(text: str) -> list[str]:
+        return [ref for ref, value in secrets.items() if value in text]
+
+    result = _run(path, secrets, *args)
+    said = result.stdout + result.stderr
+    assert result.returncode == status, said[-3000:]
+    assert "Traceback" not in said
+    assert leaks(said) == [], (name, said[-3000:])
+    if status == 0:
+        assert "${DB_PASSWORD}" not in said and "${SECRET_REDDIT_PASSWORD}" in said and "${SMTP_USER}" in said
+
+    # the same configuration in the dashboard, before login: one line, and the reason only in the log
+    from streamlit.testing.v1 import AppTest
+    import streamlit as st
+
+    caplog.set_level(logging.DEBUG)
+    for key in [k for k in os.environ if k.startswith("EARFUL_")]:
+        monkeypatch.delenv(key)
+    for key, value in secrets.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("EARFUL_CONFIG", str(path))
+    monkeypatch.chdir(tmp_path)
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py"), default_timeout=60).run()
+    st.cache_resource.clear()
+    page = _page_text(at)
+    assert leaks(page) == [], (name, page)
+    logged = "\n".join(f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
+    assert leaks(logged) == [], (name, logged[-3000:])
+    if status == 2:
+        assert [e.value for e in at.error] == ["Configuration error, see the server log."]
+        assert "the dashboard cannot load its configuration" in logged
+    elif status == 1:
+        assert [e.value for e in at.error] == ["Database error, see the server log."]
+
+
+def test_the_driver_missing_path_names_the_fix_and_no_secret(tmp_path: Path) -> None:
+    path, secrets = _every_secret_config(tmp_path, database="postgresql+psycopg://earful:${DB_PASSWORD}@127.0.0.1:9/e")
+    result = _run(path, secrets, "config", "check", block_module="psycopg")
+    assert result.returncode == 2, result.stderr
+    assert "cannot be imported" in result.stderr and "pip install 'psycopg[binary]'" in result.stderr
+    assert [ref for ref, value in secrets.items() if value in result.stdout + result.stderr] == []
