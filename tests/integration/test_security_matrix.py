@@ -25,7 +25,7 @@ from streamlit.testing.v1 import AppTest
 from core import alerts, corrections, customers, inbox, metrics, privacy, users
 from core.db import Database
 from core.errors import PermissionDenied
-from core.models import Alert, Author, Case, Customer, Reply, ReplyState, Role, User
+from core.models import Alert, AuditEntry, Author, Case, Customer, Reply, ReplyState, Role, User
 from responder import actions, assignment, cases, csat, outbox
 from responder.sla import BusinessCalendar
 from tests.fakes import apptest as fa
@@ -374,3 +374,18 @@ def test_an_approver_sees_approve_and_reject_and_an_agent_does_not(world: World)
         shown = labels(at)
         can = RANK[role] >= RANK[Role.pr]
         assert ({"Approve and send", "Reject"} <= shown) == can and (not can) == ("Approve and send" not in shown)
+
+
+def test_an_admin_deactivates_and_reactivates_a_user_on_the_settings_page(world: World) -> None:
+    at = page(world, "settings_page", Role.admin)
+    for label, active in (("Deactivate", False), ("Reactivate", True)):
+        next(s for s in at.selectbox if s.label == "User  ").set_value("ann")
+        next(b for b in at.button if b.label == label).click()
+        at.run()
+        assert not at.exception and not at.error, [e.value for e in at.error]
+        with world.db.session() as s:
+            assert fx.user(s, "ann").active is active, label
+    with world.db.session() as s:
+        trail = s.scalars(sa.select(AuditEntry.action).where(AuditEntry.actor == "admin",
+                                                            AuditEntry.action.like("user.%"))).all()
+    assert trail == ["user.deactivate", "user.reactivate"]
