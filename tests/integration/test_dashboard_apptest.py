@@ -208,6 +208,25 @@ def test_a_deactivated_user_is_signed_out_on_the_next_click(seeded: Database) ->
     assert not any(t in shown_texts(at) for t in (*HOSTILE, *FRIENDLY))
 
 
+def test_a_user_deactivated_through_core_users_is_signed_out_and_cannot_sign_in_again(seeded: Database) -> None:
+    from core.users import deactivate_user, operator, reactivate_user, set_role
+
+    at = log_in(start())
+    with seeded.session() as s:
+        set_role(s, operator("test"), "vera", Role.manager)
+    at.run()
+    assert "Signed in as **Vera** <b>V</b> (manager)" in shown_texts(at)  # the new role, at once
+    with seeded.session() as s:
+        deactivate_user(s, operator("test"), "vera")
+    at.run()
+    assert [t.label for t in at.text_input] == ["Username", "Password"]
+    again = log_in(at)
+    assert [e.value for e in again.error] == ["Wrong username or password."]
+    with seeded.session() as s:
+        reactivate_user(s, operator("test"), "vera")
+    assert "Signed in as **Vera** <b>V</b> (manager)" in shown_texts(log_in(start()))
+
+
 def test_a_broken_config_shows_no_reason_before_login_and_logs_it(
         seeded: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     bad = tmp_path / "bad.yaml"
