@@ -9,7 +9,8 @@ the latency is the time from its `created_at` on the platform to the moment its 
 (`Mention.scored_at`; the inbox lists every stored mention, scored ones with their sentiment and
 urgency, so a scored mention is one an agent sees triaged). Target (issue 8): the poll interval
 plus 2 s. The baseline printed beside it is the wait the poll interval alone imposes: a mention
-posted just after a poll waits one whole interval.
+posted just after a poll waits one whole interval. A platform with no mention in the window is
+named with the cause: the sandbox published no brand post there, or its source's health and error.
 """
 
 from __future__ import annotations
@@ -32,21 +33,33 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.db import Database  # noqa: E402
 from core.inbox import InboxFilters, list_inbox  # noqa: E402
-from core.models import Mention  # noqa: E402
+from core.mention import PLATFORMS  # noqa: E402
+from core.models import Mention, Source  # noqa: E402
 from listener.sandbox import Sandbox  # noqa: E402
+from listener.sandbox.catalog import build_accounts  # noqa: E402
 from listener.sandbox.world import World  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def write_config(folder: Path, url: str, sb: Sandbox, poll: int) -> Path:
-    """The repo's demo config (two brands, all eight sandbox sources) pointed at this sandbox."""
+    """The repo's demo config (two brands, all eight sandbox sources) pointed at this sandbox.
+
+    The demo config names the brand's X user and YouTube channel by the ids of its sandbox seed;
+    the ids derive from the seed, so they are translated to this world's. (Left as they were, X
+    answered 404 for the owned user, failing every X poll, and YouTube read a channel nobody
+    comments on: neither platform had a mention in the window.)"""
     conf = yaml.safe_load((ROOT / "config.yaml").read_text().replace("http://127.0.0.1:8700", sb.base_url))
     conf["database"]["url"] = url
     conf["logging"] = {"level": "WARNING"}
+    demo_accounts = build_accounts(conf["sandbox"]["seed"], datetime.now(timezone.utc))
+    to_world = {demo_accounts[key].id: account.id for key, account in sb.world.accounts.items()}
     for source in conf["sources"]:
         source["interval_seconds"] = poll
         source.pop("daily_budget_usd", None)
+        for key in ("owned_user_ids", "channel_ids"):
+            if key in source:
+                source[key] = [to_world.get(i, i) for i in source[key]]
     conf["sentiment"]["interval_seconds"] = 1
     path = folder / "config.yaml"
     path.write_text(yaml.safe_dump(conf))
@@ -95,6 +108,12 @@ def main() -> None:
                 rows = s.execute(sa.select(Mention.platform, Mention.created_at, Mention.scored_at).where(
                     Mention.created_at >= start, Mention.created_at < end, Mention.is_own.is_(False))).all()
                 page = list_inbox(s, InboxFilters(), page=1, page_size=50)
+                sources = s.execute(sa.select(Source.platform, Source.name, Source.health, Source.last_error)).all()
+            # What each sandbox platform published in the window, about a brand or not (the poller
+            # keeps only brand mentions): the cause when a platform has none in the window.
+            published = {p: [post for post in sb.world.posts(p) if start <= post.created_at < end and post.brand]
+                         for p in PLATFORMS if p != "import"}
+            log_tail = (folder / "run.log").read_text(errors="replace")[-2000:]
         finally:
             proc.send_signal(signal.SIGINT)
             proc.wait(timeout=60)
@@ -120,6 +139,16 @@ def main() -> None:
             by_platform.setdefault(r.platform, []).append((r.scored_at - r.created_at).total_seconds())
     for platform, values in sorted(by_platform.items()):
         print(f"  {platform:<11} n={len(values):>4}  median {statistics.median(values):6.2f}  max {max(values):6.2f}")
+    health = {r.platform: r for r in sources}
+    for platform, posts in sorted(published.items()):
+        if platform in by_platform:
+            continue
+        source = health.get(platform)
+        state = f"source {source.name}: {source.health.value}, last error {source.last_error!r}" if source else "no source"
+        cause = "too few posts there for this window; lengthen it" if not posts else state
+        print(f"  {platform:<11} none in the window: the sandbox published {len(posts)} brand posts there; {cause}")
+    if any(posts and p not in by_platform for p, posts in published.items()):  # published, yet not collected
+        print("run.log tail:\n" + log_tail)
 
 
 if __name__ == "__main__":
