@@ -35,6 +35,24 @@ from sentiment.postprocess import ScoreResult
 _ids = itertools.count(1)
 
 
+# The dashboard tests' site: one brand heard on the sandbox's Mastodon; a template of the database file
+# (`{db}`). Tests that need more append their sections; ROUND_THE_CLOCK_SLA makes SLA clocks tick whatever
+# the day and hour the test runs.
+MASTODON_SITE = """
+database: {{url: 'sqlite:///{db}'}}
+logging: {{level: WARNING}}
+brands:
+  - {{name: Skylark Air, queries: [{{keywords: [skylark]}}]}}
+sources:
+  - {{name: masto, platform: mastodon, sandbox: true}}
+"""
+ROUND_THE_CLOCK_SLA = """
+responder:
+  sla:
+    policies: [{{name: round the clock, first_response_minutes: 60, resolution_hours: 24, business_hours_only: false}}]
+"""
+
+
 def settings(responder: dict[str, Any] | None = None, *, dry_run: bool = False) -> Settings:
     return Settings.model_validate({
         "brands": [
@@ -144,6 +162,29 @@ class ScriptedPublisher:
 
     def close(self) -> None:
         pass
+
+
+def triaged(
+    session: Session,
+    conf: Settings,
+    source_ids: dict[str, int],
+    scored: Iterable[tuple[str, str, tuple[str, ...], float]],
+    *,
+    now: datetime,
+    reasons: bool = False,
+) -> list[Mention]:
+    """Mentions (text, intent, topics, urgency) from one customer each, minutes apart before `now`,
+    triaged into cases at `now`; with `reasons`, each says why it is urgent ("<intent> needs a reply")."""
+    made = [
+        mention(session, source_ids, text=text, author=f"@c{i}@example.social", intent=intent, topics=topics,
+                urgency=urgency, reasons=(f"{intent} needs a reply",) if reasons else (),
+                at=now - timedelta(minutes=10 + i))
+        for i, (text, intent, topics, urgency) in enumerate(scored)
+    ]
+    cases.triage(session, conf.responder, now=now, calendar=BusinessCalendar.from_config(conf.responder.sla))
+    for m in made:
+        session.refresh(m)
+    return made
 
 
 def later(at: datetime, **kwargs: float) -> datetime:

@@ -33,14 +33,7 @@ from tests.fakes.browser import OUTPUT
 
 pytestmark = fb.needs_chromium
 
-CONFIG = """
-database: {{url: 'sqlite:///{db}'}}
-logging: {{level: WARNING}}
-brands:
-  - {{name: Skylark Air, queries: [{{keywords: [skylark]}}]}}
-sources:
-  - {{name: masto, platform: mastodon, sandbox: true}}
-"""
+CONFIG = fx.MASTODON_SITE
 PAST_BAG = "@skylark my bag didn't come off the belt in Frankfurt, **where** is my luggage? <img src=x onerror=alert(1)>"
 BAG = "So sorry your bag hasn't arrived. Please file a report at the baggage desk and DM us the file reference so we can trace it."
 PAST_REFUND = "skylark still waiting for my refund for the cancelled flight, it's been 6 weeks"

@@ -8,7 +8,6 @@ Screenshots go to test-output/browser/.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
@@ -17,8 +16,6 @@ import pytest
 from core.config import load_config
 from core.db import Database
 from core.models import Role, utcnow
-from responder import cases
-from responder.sla import BusinessCalendar
 from tests.fakes import browser as fb
 from tests.fakes import responder as fx
 from tests.fakes.browser import OUTPUT
@@ -28,17 +25,7 @@ if TYPE_CHECKING:
 
 pytestmark = fb.needs_chromium
 
-CONFIG = """
-database: {{url: 'sqlite:///{db}'}}
-logging: {{level: WARNING}}
-brands:
-  - {{name: Skylark Air, queries: [{{keywords: [skylark]}}]}}
-sources:
-  - {{name: masto, platform: mastodon, sandbox: true}}
-responder:
-  sla:
-    policies: [{{name: round the clock, first_response_minutes: 60, resolution_hours: 24, business_hours_only: false}}]
-"""
+CONFIG = fx.MASTODON_SITE + fx.ROUND_THE_CLOCK_SLA
 # name: (text, intent, topics, urgency)
 MENTIONS = {
     "bag": ("skylark lost my bag and the app is down", "complaint", ("outage",), 0.9),
@@ -59,10 +46,7 @@ def dashboard(tmp_path: Path) -> Iterator[str]:
     with db.session() as s:
         ids = fx.sync(s, settings)
         fx.user(s, "val", Role.viewer)
-        for i, (text, intent, topics, urgency) in enumerate(MENTIONS.values()):
-            fx.mention(s, ids, text=text, author=f"@c{i}@example.social", intent=intent, topics=topics,
-                       urgency=urgency, reasons=(f"{intent} needs a reply",), at=now - timedelta(minutes=10 + i))
-        cases.triage(s, settings.responder, now=now, calendar=BusinessCalendar.from_config(settings.responder.sla))
+        fx.triaged(s, settings, ids, MENTIONS.values(), now=now, reasons=True)
     db.dispose()
     with fb.start_dashboard(config) as url:
         yield url

@@ -9,7 +9,6 @@ queue, reloaded, puts that case first. Screenshots go to test-output/browser/.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from pathlib import Path
 from typing import Iterator
 
@@ -18,23 +17,14 @@ import pytest
 from core.config import load_config
 from core.db import Database
 from core.models import Correction, Role, utcnow
-from responder import cases
 from responder.queue import CaseFilters, list_cases
-from responder.sla import BusinessCalendar
 from tests.fakes import browser as fb
 from tests.fakes import responder as fx
 from tests.fakes.browser import OUTPUT
 
 pytestmark = fb.needs_chromium
 
-CONFIG = """
-database: {{url: 'sqlite:///{db}'}}
-logging: {{level: WARNING}}
-brands:
-  - {{name: Skylark Air, queries: [{{keywords: [skylark]}}]}}
-sources:
-  - {{name: masto, platform: mastodon, sandbox: true}}
-"""
+CONFIG = fx.MASTODON_SITE
 MENTIONS = (  # (text, intent, topics, urgency): the seat question is the least urgent case
     ("skylark lost my bag and the app is down", "complaint", ("outage",), 0.8),
     ("skylark someone took over my account", "complaint", ("hacked account",), 0.6),
@@ -52,10 +42,7 @@ def dashboard(tmp_path: Path) -> Iterator[tuple[str, Database, list[int]]]:
     with db.session() as s:
         ids = fx.sync(s, settings)
         fx.user(s, "ada", Role.agent)
-        for i, (text, intent, topics, urgency) in enumerate(MENTIONS):
-            fx.mention(s, ids, text=text, author=f"@c{i}@example.social", intent=intent, topics=topics,
-                       urgency=urgency, at=now - timedelta(minutes=10 + i))
-        cases.triage(s, settings.responder, now=now, calendar=BusinessCalendar.from_config(settings.responder.sla))
+        fx.triaged(s, settings, ids, MENTIONS, now=now)
         queue = [r.case_id for r in list_cases(s, CaseFilters())]
     try:
         with fb.start_dashboard(config) as url:

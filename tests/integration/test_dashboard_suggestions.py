@@ -30,13 +30,7 @@ from tests.fakes import apptest as fa
 from tests.fakes import responder as fx
 
 NOW = datetime.now(timezone.utc)
-CONFIG = """
-database: {{url: 'sqlite:///{db}'}}
-brands:
-  - {{name: Skylark Air, queries: [{{keywords: [skylark]}}]}}
-sources:
-  - {{name: masto, platform: mastodon, sandbox: true}}
-"""
+CONFIG = fx.MASTODON_SITE
 PAST = "<img src=x onerror=alert(1)> **skylark** lost my bag in Frankfurt"
 SENT = "@jo@example.social So sorry about your bag: DM us the file reference and we'll trace it. ^AB"
 REUSABLE = "So sorry about your bag: DM us the file reference and we'll trace it."

@@ -173,16 +173,7 @@ def test_an_unknown_intent_or_an_empty_topic_is_refused_with_the_choices(make: t
 
 # --- the pages, driven by AppTest (SQLite) -------------------------------------------------------------
 
-PAGE_CONFIG = """
-database: {{url: 'sqlite:///{db}'}}
-brands:
-  - {{name: Skylark Air, queries: [{{keywords: [skylark]}}]}}
-sources:
-  - {{name: masto, platform: mastodon, sandbox: true}}
-responder:
-  sla:
-    policies: [{{name: round the clock, first_response_minutes: 60, resolution_hours: 24, business_hours_only: false}}]
-"""
+PAGE_CONFIG = fx.MASTODON_SITE + fx.ROUND_THE_CLOCK_SLA
 HOSTILE_REASON = "risk topic: **outage** <b>now</b>"
 TEXTS = {
     "bag": "skylark lost my bag, down all day",
