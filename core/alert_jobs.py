@@ -12,7 +12,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Callable
 
-from core import alerts, metrics, notify, report
+from core import alerts, metrics, notify, ops_alerts, report
 from core.config import Settings
 from core.db import Database
 from core.runtimes import Runtimes
@@ -39,7 +39,17 @@ class AlertsRuntime:
         return result
 
     def deliver(self) -> list[notify.DeliveryOutcome]:
-        return notify.deliver_due(self.db, self.notifier, self.settings.alerts.notify, now=self.clock())
+        """Send what is due; then a channel that keeps failing opens its operational alert (delivered
+        through the other channels by a later run) and one that delivered again resolves it."""
+        outcomes = notify.deliver_due(self.db, self.notifier, self.settings.alerts.notify, now=self.clock())
+        with self.db.session() as session:
+            opened = ops_alerts.watch_deliveries(session, self.settings.alerts, outcomes, now=self.clock())
+        if opened:  # announce a failing channel now, through the others (their failures open nothing more)
+            more = notify.deliver_due(self.db, self.notifier, self.settings.alerts.notify, now=self.clock())
+            with self.db.session() as session:
+                ops_alerts.watch_deliveries(session, self.settings.alerts, more, now=self.clock())
+            outcomes += more
+        return outcomes
 
     def weekly_report(self) -> int:
         """Queue last week's report (Markdown) to the weekly_report channels; returns messages queued."""

@@ -1,4 +1,5 @@
-"""Spike and crisis alerts: the detection job's database side.
+"""Spike and crisis alerts: the detection job's database side (and listing every alert, operational
+ones from `core.ops_alerts` included).
 
 One run: count mentions per own brand (and per watched topic) in the current window and in the
 baseline spans, in SQL; let `core.detect` judge each series; then move each series' alert along its
@@ -22,7 +23,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm
 from sqlalchemy.orm import Session
 
-from core import audit, detect, notify
+from core import audit, detect, notify, ops_alerts
 from core.config import AlertsConfig
 from core.errors import Conflict, InvalidInput
 from core.models import Alert, AlertMention, AlertStatus, Brand, Mention, MentionBrand, Notification, Role, User
@@ -209,14 +210,22 @@ def acknowledge(session: Session, actor: User, alert_id: int, *, now: datetime) 
     return alert
 
 
-def list_alerts(session: Session, *, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
-    """Newest first, with the brand, the number of mentions kept and how each notification went."""
+def list_alerts(session: Session, *, status: str | None = None, category: str | None = None,
+                limit: int = 100) -> list[dict[str, Any]]:
+    """Newest first, with the brand, the number of mentions kept and how each notification went.
+    `category`: `reputation` (spikes about a brand) or `operational` (`core.ops_alerts`); None: both."""
     query = sa.select(Alert, Brand.name).outerjoin(Brand, Brand.id == Alert.brand_id).order_by(Alert.id.desc()).limit(limit)
     if status:
         try:
             query = query.where(Alert.status == AlertStatus(status))
         except ValueError:
             raise InvalidInput(f"unknown status {status!r}; use one of {', '.join(s.value for s in AlertStatus)}") from None
+    if category == "operational":
+        query = query.where(Alert.kind.in_(list(ops_alerts.KINDS)))
+    elif category == "reputation":
+        query = query.where(Alert.kind.not_in(list(ops_alerts.KINDS)))
+    elif category is not None:
+        raise InvalidInput(f"unknown category {category!r}; use one of {', '.join(ops_alerts.CATEGORIES)}")
     rows = session.execute(query).all()
     ids = [a.id for a, _ in rows]
     mentions = dict(session.execute(sa.select(AlertMention.alert_id, sa.func.count()).where(
@@ -226,8 +235,9 @@ def list_alerts(session: Session, *, status: str | None = None, limit: int = 100
         deliveries.setdefault(n.alert_id or 0, []).append(
             {"channel": n.channel, "event": n.event, "state": n.state.value, "attempts": n.attempts, "error": n.last_error})
     return [
-        {"id": a.id, "kind": a.kind, "brand": brand, "topic": a.topic, "severity": a.severity, "status": a.status.value,
-         "summary": a.summary, "opened_at": a.opened_at.isoformat(),
+        {"id": a.id, "category": ops_alerts.category_of(a.kind), "kind": a.kind, "subject": a.subject, "brand": brand,
+         "topic": a.topic, "severity": a.severity, "status": a.status.value,
+         "summary": a.summary, "details": a.details or {}, "opened_at": a.opened_at.isoformat(),
          "resolved_at": a.resolved_at.isoformat() if a.resolved_at else None,
          "mentions": mentions.get(a.id, 0), "notifications": deliveries.get(a.id, [])}
         for a, brand in rows

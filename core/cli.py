@@ -24,6 +24,7 @@ import yaml
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from core.config import Settings, effective_config, find_config_path, load_config
 from core.db import Database, current_revision, downgrade, head_revision, upgrade
@@ -561,7 +562,8 @@ def train(
 
 # ---------------------------------------------------------------- alerts and reports
 
-alerts_app = typer.Typer(help="Spike alerts: list, acknowledge, detect and deliver now.", invoke_without_command=True)
+alerts_app = typer.Typer(help="Spike and operational alerts: list, acknowledge, detect and deliver now.",
+                         invoke_without_command=True)
 app.add_typer(alerts_app, name="alerts")
 
 
@@ -619,6 +621,8 @@ def report(
 def alerts_list(
     ctx: typer.Context,
     status: Optional[str] = typer.Option(None, "--status", help="open, escalated, acknowledged or resolved."),
+    category: Optional[str] = typer.Option(None, "--category", help="reputation (spikes about a brand) or operational "
+                                           "(a source, sender or channel needs a human); both when omitted."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """List alerts, newest first, with how their notifications went."""
@@ -626,16 +630,17 @@ def alerts_list(
 
     if ctx.invoked_subcommand is not None:
         return
-    rows = ctx.obj.in_session(lambda session: list_alerts(session, status=status))
+    rows = ctx.obj.in_session(lambda session: list_alerts(session, status=status, category=category))
     if as_json:
         print(json.dumps(rows))
         return
-    table = Table("id", "status", "severity", "kind", "brand / topic", "opened", "mentions", "notifications", "summary")
+    table = Table("id", "category", "status", "severity", "kind", "about", "opened", "mentions", "notifications", "summary")
     for r in rows:
         sent = ", ".join(f"{n['channel']} {n['event']} {n['state']}" + (f" ({n['error']})" if n["state"] != "sent" and n["error"] else "")
-                         for n in r["notifications"])
-        table.add_row(str(r["id"]), r["status"], r["severity"], r["kind"], (r["brand"] or "") + (f" / {r['topic']}" if r["topic"] else ""),
-                      r["opened_at"][:16], str(r["mentions"]), sent, r["summary"])
+                         for n in r["notifications"]) or "no channel"
+        about = r["subject"] or (r["brand"] or "") + (f" / {r['topic']}" if r["topic"] else "")
+        table.add_row(str(r["id"]), r["category"], r["status"], r["severity"], r["kind"], Text(about),
+                      r["opened_at"][:16], str(r["mentions"]), Text(sent), Text(r["summary"]))  # Text: never markup
     out.print(table)
 
 

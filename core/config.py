@@ -502,6 +502,16 @@ class WeeklyReportConfig(Section):
     channels: tuple[str, ...] = ()
 
 
+class OperationalAlertsConfig(Section):
+    """Alerts about Earful's own machinery (core.ops_alerts): a source, a sender or a channel that needs a human."""
+
+    enabled: bool = True
+    channels: tuple[str, ...] = ()  # empty: every channel in alerts.channels
+    source_failing_minutes: float = Field(60.0, gt=0)
+    sender_failures: int = Field(3, ge=1)
+    channel_failures: int = Field(1, ge=1)
+
+
 class AlertsConfig(Section):
     enabled: bool = True
     interval_seconds: int = Field(300, ge=1)
@@ -524,6 +534,7 @@ class AlertsConfig(Section):
     rules: tuple[AlertRule, ...] = ()
     notify: NotifyConfig = NotifyConfig()
     weekly_report: WeeklyReportConfig = WeeklyReportConfig()
+    operational: OperationalAlertsConfig = OperationalAlertsConfig()
 
     @model_validator(mode="after")
     def _consistent(self) -> AlertsConfig:
@@ -548,6 +559,9 @@ class AlertsConfig(Section):
             raise ValueError(f"weekly_report.channels: {unknown} are not among alerts.channels; define them there")
         if self.weekly_report.enabled and not self.weekly_report.channels:
             raise ValueError("weekly_report.channels is empty; name the channels (an email channel) to send it to")
+        unknown = [c for c in self.operational.channels if c not in channels]
+        if unknown:
+            raise ValueError(f"operational.channels: {unknown} are not among alerts.channels; define them there")
         return self
 
 

@@ -167,6 +167,7 @@ class Source(Base):
     last_error_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     consecutive_failures: Mapped[int] = mapped_column(default=0)
+    failing_since: Mapped[datetime | None]  # when the current run of failures began; None while it succeeds
     paused_until: Mapped[datetime | None]
     items_collected: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     api_spend_usd: Mapped[Decimal] = mapped_column(sa.Numeric(12, 4), default=Decimal("0"))
@@ -418,12 +419,16 @@ class Note(Base):
 
 class Alert(Base):
     __tablename__ = "alerts"
-    __table_args__ = (sa.Index("ix_alerts_status_opened", "status", "opened_at"),)
+    __table_args__ = (sa.Index("ix_alerts_status_opened", "status", "opened_at"),
+                      sa.Index("ix_alerts_kind_subject", "kind", "subject"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     brand_id: Mapped[int | None] = mapped_column(sa.ForeignKey("brands.id", ondelete="CASCADE"))
     topic: Mapped[str | None] = mapped_column(sa.String(200))
-    kind: Mapped[str] = mapped_column(sa.String(40))  # volume_spike, negative_spike, budget, source_health
+    # Reputation: volume_spike, negative_spike (about a brand). Operational (core.ops_alerts): auth_failed,
+    # over_budget, source_failing, sender_failing, channel_failing (about `subject`).
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    subject: Mapped[str | None] = mapped_column(sa.String(200))  # source:NAME, sender:NAME, channel:NAME
     severity: Mapped[str] = mapped_column(sa.String(16))
     status: Mapped[AlertStatus] = mapped_column(_enum(AlertStatus, "alert_status"), default=AlertStatus.open)
     summary: Mapped[str] = mapped_column(sa.Text)

@@ -64,6 +64,7 @@ class Runtime:
             rand=self.rand,
             backoff_cap=self.settings.scheduler.backoff_max_seconds,
             daily_budget_usd=conf.daily_budget_usd,
+            alerts=self.settings.alerts,
         )
         if outcome.status not in ("paused", "disabled"):
             log.info("source %s: %s, %d new, %d pages", name, outcome.status, outcome.inserted, outcome.pages)

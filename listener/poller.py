@@ -11,6 +11,10 @@ Faults, by kind:
 - AuthFailed: the source is marked unhealthy with the platform's message and retried only at the cap,
   since a human has to fix credentials.
 - Malformed items never get here: sources skip and count them (listener.base.map_each).
+
+No silent failure: given `alerts`, refused credentials, a budget pause and a run of failures longer
+than `alerts.operational.source_failing_minutes` each open an operational alert (`core.ops_alerts`)
+in the transaction that records them, and the next successful poll resolves them.
 """
 
 from __future__ import annotations
@@ -22,9 +26,13 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Callable
 
+from sqlalchemy.orm import Session
+
+from core import ops_alerts
+from core.config import AlertsConfig
 from core.db import Database
 from core.errors import AuthFailed, PlatformError, RateLimited
-from core.models import Alert, Source as SourceRow, SourceHealth
+from core.models import Source as SourceRow, SourceHealth
 from core.store import get_cursors, store_batch
 from listener.base import Source
 from listener.enrich import BrandMatcher, enrich
@@ -64,7 +72,9 @@ def poll(
     backoff_cap: float = 900.0,
     max_pages: int = 10,
     daily_budget_usd: float | None = None,
+    alerts: AlertsConfig | None = None,
 ) -> PollOutcome:
+    """`alerts`: where operational alerts go; None opens none (a caller that only wants the data)."""
     now = clock()
     with db.session() as session:
         row = session.get(SourceRow, source_id)
@@ -73,7 +83,7 @@ def poll(
         if row.paused_until and row.paused_until > now:
             return PollOutcome("paused")
         if _over_budget(row, now, daily_budget_usd):
-            _pause_for_budget(session, row, now, daily_budget_usd)
+            _pause_for_budget(session, row, now, daily_budget_usd, alerts)
             return PollOutcome("over_budget")
         cursors = get_cursors(session, source_id)
 
@@ -82,11 +92,11 @@ def poll(
         try:
             batch = source.fetch(cursors)
         except PlatformError as exc:
-            return _record_failure(db, source_id, exc, clock(), rand, backoff_cap, inserted, pages)
+            return _record_failure(db, source_id, exc, clock(), rand, backoff_cap, inserted, pages, alerts)
         except Exception as exc:  # a library raising something its adapter did not translate
             log.exception("source %s: unexpected error", source.name)
             wrapped = PlatformError(source.platform, f"unexpected {type(exc).__name__}: {exc}")
-            return _record_failure(db, source_id, wrapped, clock(), rand, backoff_cap, inserted, pages)
+            return _record_failure(db, source_id, wrapped, clock(), rand, backoff_cap, inserted, pages, alerts)
         pages += 1
         skipped += batch.skipped
         kept = [m for m in enrich(batch.mentions, matcher) if m.brands or m.is_own or m.direct]
@@ -97,8 +107,10 @@ def poll(
             assert row is not None
             _record_success(row, stamp, batch.cost_usd)
             over = _over_budget(row, stamp, daily_budget_usd)
+            if alerts is not None:
+                ops_alerts.source_recovered(session, alerts, row.name, now=stamp, still_over_budget=over)
             if over:
-                _pause_for_budget(session, row, stamp, daily_budget_usd)
+                _pause_for_budget(session, row, stamp, daily_budget_usd, alerts)
         inserted += result.inserted
         cursors = {**cursors, **batch.cursors}
         if over:
@@ -111,6 +123,7 @@ def _record_success(row: SourceRow, now: datetime, cost_usd: float) -> None:
     row.last_success_at = now
     row.health = SourceHealth.ok
     row.consecutive_failures = 0
+    row.failing_since = None
     row.paused_until = None
     if row.spend_day != now.date():
         row.spend_day = now.date()
@@ -127,23 +140,15 @@ def _over_budget(row: SourceRow, now: datetime, budget: float | None) -> bool:
     return float(row.spend_today_usd or 0) >= budget
 
 
-def _pause_for_budget(session, row: SourceRow, now: datetime, budget: float | None) -> None:  # type: ignore[no-untyped-def]
-    already_paused = row.health == SourceHealth.paused and row.paused_until is not None and row.paused_until > now
+def _pause_for_budget(session: Session, row: SourceRow, now: datetime, budget: float | None,
+                      alerts: AlertsConfig | None) -> None:
     row.health = SourceHealth.paused
     row.paused_until = next_utc_midnight(now)
     row.last_error = f"daily API budget of ${budget:.2f} reached; polling resumes at 00:00 UTC"
     row.last_error_at = now
-    if not already_paused:
-        session.add(
-            Alert(
-                kind="budget",
-                severity="warning",
-                summary=f"source {row.name}: {row.last_error}",
-                details={"source": row.name, "spend_today_usd": float(row.spend_today_usd or 0)},
-                opened_at=now,
-                updated_at=now,
-            )
-        )
+    if alerts is not None:  # one alert per episode: a pause already alerted only refreshes it
+        ops_alerts.source_over_budget(session, alerts, row.name, row.last_error,
+                                      spend_today_usd=float(row.spend_today_usd or 0), now=now)
 
 
 def _record_failure(
@@ -155,11 +160,14 @@ def _record_failure(
     cap: float,
     inserted: int,
     pages: int,
+    alerts: AlertsConfig | None,
 ) -> PollOutcome:
     with db.session() as session:
         row = session.get(SourceRow, source_id)
         assert row is not None
         row.consecutive_failures += 1
+        if row.failing_since is None:
+            row.failing_since = now
         row.last_error = str(exc)
         row.last_error_at = now
         if isinstance(exc, RateLimited):
@@ -177,5 +185,8 @@ def _record_failure(
             row.health = SourceHealth.degraded
             status = "unavailable"
         row.paused_until = now + timedelta(seconds=max(0.0, wait))
+        if alerts is not None:
+            ops_alerts.source_failed(session, alerts, row.name, auth=isinstance(exc, AuthFailed), error=str(exc),
+                                     failing_since=row.failing_since, now=now)
     log.warning("source %s: %s; next try in %.0f s", source_id, exc, wait)
     return PollOutcome(status, inserted, pages, error=str(exc))

@@ -191,12 +191,14 @@ def schedule_alerts(
     scheduler: BackgroundScheduler, settings: Settings, config_path: str | None, *, now: datetime | None = None
 ) -> list[str]:
     """Spike detection, notification delivery (separate, so a failing channel never delays
-    detection) and, when enabled, the weekly report (a cron job in UTC)."""
+    detection) and, when enabled, the weekly report (a cron job in UTC). Delivery also runs with
+    spike detection off while operational alerts are on: they are written by the other roles."""
     conf = settings.alerts
     wanted: list[str] = []
-    if conf.enabled:
-        every = {"alerts": conf.interval_seconds, "notify": conf.notify.interval_seconds}
-        for job_id, (func, name) in ALERT_JOBS.items():
+    runs = {"alerts": conf.enabled, "notify": conf.enabled or conf.operational.enabled}
+    every = {"alerts": conf.interval_seconds, "notify": conf.notify.interval_seconds}
+    for job_id, (func, name) in ALERT_JOBS.items():
+        if runs[job_id]:
             scheduler.add_job(EXCLUSIVE, "interval", seconds=every[job_id], id=job_id, name=name,
                               args=[job_id, func, config_path], replace_existing=True, next_run_time=now or utcnow())
             wanted.append(job_id)

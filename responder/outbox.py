@@ -20,6 +20,11 @@ Why it is built this way:
   (dry run) without calling the platform.
 
 Functions that act on behalf of a person take the acting `User` and check the role themselves.
+
+No silent failure: a reply refused for the sender's credentials, or the sender's last
+`alerts.operational.sender_failures` replies all failing, opens an operational alert
+(`core.ops_alerts`) in the transaction that records the failure; the sender's next sent reply
+resolves it.
 """
 
 from __future__ import annotations
@@ -34,8 +39,8 @@ from typing import Callable
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from core import audit
-from core.config import ResponderConfig, Settings
+from core import audit, ops_alerts
+from core.config import AlertsConfig, ResponderConfig, Settings
 from core.db import Database
 from core.errors import (
     AuthFailed,
@@ -353,6 +358,7 @@ def deliver(db: Database, reply_id: int, publishers: Publishers, *, clock: Calla
         job = _job(session, reply_id)
     if isinstance(job, Outcome):
         return job
+    alerts = publishers.settings.alerts
     if publishers.is_dry_run(job.source):
         return _record_sent(db, reply_id, None, clock(), dry_run=True)
     try:
@@ -361,12 +367,13 @@ def deliver(db: Database, reply_id: int, publishers: Publishers, *, clock: Calla
             raise Rejected("earful", f"source {job.source} cannot post replies")
         published = publisher.publish(job.target, job.text)  # type: ignore[arg-type]
     except OutcomeUnknown as exc:
-        return _reconcile_one(db, reply_id, publisher, job, clock(), cause=str(exc))
+        return _reconcile_one(db, reply_id, publisher, job, clock(), cause=str(exc), alerts=alerts)
     except (RateLimited, Unavailable) as exc:
-        return _back_off(db, reply_id, exc, clock(), max_attempts=config.max_attempts, cap=config.backoff_max_seconds)
+        return _back_off(db, reply_id, exc, clock(), max_attempts=config.max_attempts, cap=config.backoff_max_seconds,
+                         alerts=alerts)
     except (Rejected, AuthFailed, PlatformError, EarfulError) as exc:
-        return _fail(db, reply_id, str(exc), clock())
-    return _record_sent(db, reply_id, published, clock())
+        return _fail(db, reply_id, str(exc), clock(), alerts=alerts, auth=isinstance(exc, AuthFailed))
+    return _record_sent(db, reply_id, published, clock(), alerts=alerts)
 
 
 def _job(session: Session, reply_id: int) -> _Job | Outcome:
@@ -381,7 +388,8 @@ def _job(session: Session, reply_id: int) -> _Job | Outcome:
     return _Job(reply_id, source.name, reply.text, reply.sending_at or utcnow(), target_of(mention))
 
 
-def _record_sent(db: Database, reply_id: int, published: Published | None, now: datetime, *, dry_run: bool = False) -> Outcome:
+def _record_sent(db: Database, reply_id: int, published: Published | None, now: datetime, *, dry_run: bool = False,
+                 alerts: AlertsConfig | None = None) -> Outcome:
     with db.session() as session:
         reply = session.get(Reply, reply_id)
         assert reply is not None
@@ -398,32 +406,42 @@ def _record_sent(db: Database, reply_id: int, published: Published | None, now: 
             case.held_by_id = case.hold_expires_at = None
         audit.record(session, "system", "reply.sent", target_type="reply", target_id=reply.id,
                      details={"platform_id": reply.platform_reply_id, "dry_run": dry_run}, at=now)
+        sender = session.get(Source, reply.source_id) if reply.source_id else None
+        if alerts is not None and sender is not None and not dry_run:  # a dry run proves nothing about the account
+            ops_alerts.reply_sent(session, alerts, sender.name, now=now)
     return Outcome(reply_id, ReplyState.sent, "dry run: not sent" if dry_run else (published.platform_id if published else ""))
 
 
-def _fail(db: Database, reply_id: int, reason: str, now: datetime) -> Outcome:
+def _fail(db: Database, reply_id: int, reason: str, now: datetime, *, alerts: AlertsConfig | None = None,
+          auth: bool = False) -> Outcome:
     with db.session() as session:
         reply = session.get(Reply, reply_id)
         assert reply is not None
-        _set_failed(session, reply, reason, now)
+        _set_failed(session, reply, reason, now, alerts=alerts, auth=auth)
     return Outcome(reply_id, ReplyState.failed, reason)
 
 
-def _set_failed(session: Session, reply: Reply, reason: str, now: datetime) -> None:
+def _set_failed(session: Session, reply: Reply, reason: str, now: datetime, *, alerts: AlertsConfig | None = None,
+                auth: bool = False) -> None:
     reply.state = ReplyState.failed
     reply.error = reason
     reply.updated_at = now
     audit.record(session, "system", "reply.failed", target_type="reply", target_id=reply.id,
                  details={"reason": reason}, at=now)
     log.warning("reply %s failed: %s", reply.id, reason)
+    sender = session.get(Source, reply.source_id) if reply.source_id else None
+    if alerts is not None and sender is not None:
+        session.flush()  # the failure counts among the sender's last replies
+        ops_alerts.reply_failed(session, alerts, sender.id, sender.name, auth=auth, error=reason, now=now)
 
 
-def _back_off(db: Database, reply_id: int, exc: PlatformError, now: datetime, *, max_attempts: int, cap: int) -> Outcome:
+def _back_off(db: Database, reply_id: int, exc: PlatformError, now: datetime, *, max_attempts: int, cap: int,
+              alerts: AlertsConfig | None = None) -> Outcome:
     with db.session() as session:
         reply = session.get(Reply, reply_id)
         assert reply is not None
         if reply.attempts >= max_attempts:
-            _set_failed(session, reply, f"gave up after {reply.attempts} attempts: {exc}", now)
+            _set_failed(session, reply, f"gave up after {reply.attempts} attempts: {exc}", now, alerts=alerts)
             return Outcome(reply_id, ReplyState.failed, str(exc))
         wait = min(float(cap), 15.0 * 2 ** (reply.attempts - 1))
         if exc.retry_after is not None:
@@ -435,7 +453,8 @@ def _back_off(db: Database, reply_id: int, exc: PlatformError, now: datetime, *,
     return Outcome(reply_id, ReplyState.approved, str(exc))
 
 
-def _reconcile_one(db: Database, reply_id: int, publisher: Publisher | None, job: _Job, now: datetime, *, cause: str) -> Outcome:
+def _reconcile_one(db: Database, reply_id: int, publisher: Publisher | None, job: _Job, now: datetime, *, cause: str,
+                   alerts: AlertsConfig | None = None) -> Outcome:
     """The platform may have the reply: look it up; what cannot be settled goes to a human."""
     found: Published | None = None
     why = cause
@@ -449,7 +468,7 @@ def _reconcile_one(db: Database, reply_id: int, publisher: Publisher | None, job
         except EarfulError as exc:
             why = f"{cause}; looking it up failed: {exc}"
     if found is not None:
-        return _record_sent(db, reply_id, found, now)
+        return _record_sent(db, reply_id, found, now, alerts=alerts)
     with db.session() as session:
         reply = session.get(Reply, reply_id)
         assert reply is not None
@@ -486,7 +505,7 @@ def reconcile_stale(db: Database, publishers: Publishers, *, clock: Callable[[],
             publisher = publishers.for_source(job.source)
         except EarfulError:
             publisher = None
-        outcomes.append(_reconcile_one(db, reply_id, publisher, job, now,
+        outcomes.append(_reconcile_one(db, reply_id, publisher, job, now, alerts=publishers.settings.alerts,
                                        cause="the sender stopped while posting this reply"))
     return outcomes
 

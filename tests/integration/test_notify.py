@@ -3,12 +3,9 @@ Retries run on an injected clock; nothing sleeps."""
 
 from __future__ import annotations
 
-import json
 import socket
-import threading
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -22,46 +19,10 @@ from core import notify
 from core.alert_jobs import AlertsRuntime
 from core.config import AlertsConfig, Settings
 from core.db import Database
-from core.models import DeliveryState, Notification
+from core.models import Alert, DeliveryState, Notification
 from tests.fakes.tls import LocalCA, make_ca
+from tests.fakes.webhook import Receiver, receiver  # noqa: F401  (fixture)
 from tests.integration.test_alerts import T0, brand, every, mentions, weekly_history
-
-
-class Receiver:
-    """A local webhook endpoint; answers each request with the next status of `statuses` (then 200)."""
-
-    def __init__(self, statuses: list[int] | None = None) -> None:
-        self.received: list[dict[str, Any]] = []
-        self.statuses = list(statuses or [])
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - the http.server API
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.received.append({"path": self.path, "json": json.loads(body)})
-                status = receiver.statuses.pop(0) if receiver.statuses else 200
-                self.send_response(status)
-                self.end_headers()
-                self.wfile.write(b"ok" if status < 300 else b"try later")
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    r.thread.start()
-    yield r
-    r.server.shutdown()
-    r.server.server_close()
 
 
 class Mailbox:
@@ -193,9 +154,13 @@ def test_refused_and_exhausted_deliveries_fail_visibly(sqlite_db: Database, rece
         notify.enqueue(session, ["hook"], event="report", subject="s", body="b", payload={}, now=T0)
         notify.enqueue(session, ["nowhere"], event="report", subject="s", body="b", payload={}, now=T0)
     rt = runtime(sqlite_db, conf, clock)
-    outcomes = {o.channel: o for o in rt.deliver()}
+    outcomes: dict[str, notify.DeliveryOutcome] = {}
+    for o in rt.deliver():  # then the operational alert about hook, delivered through slack and mail
+        outcomes.setdefault(o.channel, o)
     assert outcomes["hook"].state == DeliveryState.failed and "webhook_url" in (outcomes["hook"].error or "")
     assert outcomes["nowhere"].state == DeliveryState.failed
+    with sqlite_db.session() as session:  # a channel since removed from the config opens no alert
+        assert session.scalars(sa.select(Alert.subject).where(Alert.kind == "channel_failing")).all() == ["channel:hook"]
 
     # An endpoint that never answers: max_attempts (3) tries, then failed.
     dead = conf.model_copy(update={"channels": tuple(
@@ -221,8 +186,9 @@ def test_smtp_login_refused_fails_without_retry(sqlite_db: Database, receiver: R
     with sqlite_db.session() as session:
         notify.enqueue(session, ["mail"], event="report", subject="s", body="b", payload={}, now=T0)
     rt = runtime(sqlite_db, conf, Clock(T0))
-    [outcome] = rt.deliver()
+    outcome, *announced = rt.deliver()
     assert outcome.state == DeliveryState.failed and "refused the login" in (outcome.error or "")
+    assert sorted(o.channel for o in announced) == ["hook", "slack"]  # the operational alert about mail
     assert box.messages == []
     rt.close()
 

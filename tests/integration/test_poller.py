@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from core.config import BrandConfig, QueryConfig
+from core.config import AlertsConfig, BrandConfig, QueryConfig
 from core.errors import AuthFailed, RateLimited, Unavailable
 from core.mention import AuthorIn, MentionIn
 from core.models import Alert, Mention, Source, SourceHealth
@@ -104,12 +104,14 @@ def test_unexpected_library_error_never_escapes(db, source_id) -> None:
 def test_daily_budget_stops_polling_and_raises_one_alert(db, source_id) -> None:
     clock = Clock()
     source = ScriptedSource(script=[Batch([item(1)], cost_usd=0.6), Batch([item(2)], cost_usd=0.6)])
-    assert run(db, source, source_id, clock, daily_budget_usd=1.0).status == "ok"
-    assert run(db, source, source_id, clock, daily_budget_usd=1.0).status == "over_budget"
+    budget = {"daily_budget_usd": 1.0, "alerts": AlertsConfig()}
+    assert run(db, source, source_id, clock, **budget).status == "ok"
+    assert run(db, source, source_id, clock, **budget).status == "over_budget"
     clock.now += timedelta(minutes=5)
-    assert run(db, source, source_id, clock, daily_budget_usd=1.0).status == "paused"
+    assert run(db, source, source_id, clock, **budget).status == "paused"
     with db.session() as s:
-        assert s.scalar(sa.select(sa.func.count()).select_from(Alert)) == 1
+        [alert] = s.scalars(sa.select(Alert))
+        assert (alert.kind, alert.subject, alert.status.value) == ("over_budget", "source:m", "open")
         row = s.get(Source, source_id)
         assert float(row.api_spend_usd) == pytest.approx(1.2)
         assert row.paused_until == datetime(2026, 3, 3, tzinfo=timezone.utc)
