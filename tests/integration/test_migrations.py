@@ -63,6 +63,28 @@ def test_0006_gives_each_mention_its_current_scores_topics(db_url: str) -> None:
     assert topics == {"1": ["safety", "outage"], "2": None}
 
 
+def test_0007_makes_old_budget_rows_over_budget_alerts_about_their_source(db_url: str) -> None:
+    """Budget alerts the poller wrote before 0007 (kind `budget`, never delivered) join their source's episode."""
+    engine = create_db_engine(db_url)
+    upgrade(engine, "0006")
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO alerts (kind, severity, status, summary, details, opened_at, updated_at) VALUES"
+            " ('budget', 'warning', 'open', 'source bird: daily API budget of $5.00 reached', :d, :at, :at),"
+            " ('volume_spike', 'major', 'open', 'Skylark Air: 40 mentions', '{}', :at, :at)"),
+            {"d": '{"source": "bird", "spend_today_usd": 5.2}', "at": "2026-03-01 10:00:00"})
+    upgrade(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT kind, subject FROM alerts ORDER BY id")).all()
+    downgrade(engine, "0006")
+    with engine.connect() as conn:
+        kinds = conn.execute(sa.text("SELECT kind FROM alerts ORDER BY id")).scalars().all()
+    downgrade(engine, "base")
+    engine.dispose()
+    assert [tuple(r) for r in rows] == [("over_budget", "source:bird"), ("volume_spike", None)]
+    assert kinds == ["budget", "volume_spike"]
+
+
 def test_postgres_connections_run_without_jit(db) -> None:
     """JIT compiled the dashboard's period queries for 6-7 s before running them in 0.7 s."""
     if db.engine.dialect.name != "postgresql":
