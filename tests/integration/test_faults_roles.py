@@ -154,10 +154,14 @@ def test_every_role_killed_at_random_moments_loses_and_duplicates_nothing(tmp_pa
             alert_ids = set(s.scalars(sa.select(Alert.id)))
         db.dispose()
         posted = Counter(p.text for p in sb.world.api_posts("mastodon"))
+        # The brand's replies are its own posts, which the listener collects too; a sender that came up
+        # late (a loaded machine) posts them after the reference was taken, so they may be extra there.
+        own_replies = {("mastodon", str(p.id)) for p in sb.world.api_posts("mastodon")}
         assert sb.handler_errors() == {}
 
     assert len(got) == len(set(got)), "an item was stored twice"
-    assert set(got) == expected, f"lost {len(expected - set(got))}, extra {len(set(got) - expected)}"
+    extra = set(got) - expected - own_replies
+    assert expected <= set(got) and not extra, f"lost {len(expected - set(got))}, extra {len(extra)}"
     assert unscored == 0, f"{unscored} mentions have no score"
     assert sorted(replies) == sorted(texts)
     for text, state in replies.items():
