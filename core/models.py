@@ -299,6 +299,11 @@ class Score(Base):
     p_negative: Mapped[float]
     p_neutral: Mapped[float]
     p_positive: Mapped[float]
+    # p_* above are adapted to the brand's class mix (sentiment.adaptation); these are the model's own.
+    # NULL on scores written before adaptation existed (migration 0008), whose p_* are the model's own.
+    raw_p_negative: Mapped[float | None]
+    raw_p_neutral: Mapped[float | None]
+    raw_p_positive: Mapped[float | None]
     valence: Mapped[float]
     urgency: Mapped[float]
     urgency_reasons: Mapped[list[Any]] = mapped_column(default=list)
@@ -496,3 +501,26 @@ class Correction(Base):
     new_value: Mapped[dict[str, Any]] = mapped_column(default=dict)
     model_version: Mapped[str | None] = mapped_column(sa.String(100))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BrandPriors(Base):
+    """An own brand's class mix (negative, neutral, positive) as estimated from its recent
+    unlabeled mentions with one model version's probabilities (sentiment.adaptation); the scorer
+    adapts that brand's mentions to it. One row per (brand, model version), refreshed on a schedule."""
+
+    __tablename__ = "brand_priors"
+    __table_args__ = (sa.UniqueConstraint("brand_id", "model_version", name="uq_brand_priors_brand_model"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    brand_id: Mapped[int] = mapped_column(sa.ForeignKey("brands.id", ondelete="CASCADE"))
+    model_version: Mapped[str] = mapped_column(sa.String(100))
+    p_negative: Mapped[float]
+    p_neutral: Mapped[float]
+    p_positive: Mapped[float]
+    # False: too few mentions in the window (sentiment.adaptation.min_mentions); p_* are then the
+    # model's training mix and the brand's mentions are scored without adaptation.
+    adapted: Mapped[bool] = mapped_column(default=False)
+    mentions: Mapped[int] = mapped_column(default=0)  # how many mentions it was estimated from
+    iterations: Mapped[int] = mapped_column(default=0)
+    converged: Mapped[bool] = mapped_column(default=True)
+    estimated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -247,6 +247,9 @@ def get_cursors(session: Session, source_id: int) -> dict[str, str]:
 def record_scores(session: Session, results: Sequence[Any], *, now: datetime) -> int:
     """Write one batch of `sentiment.postprocess.ScoreResult`s and copy each onto its mention.
 
+    The label, urgency and `p_*` are those adapted to the mention's brand's class mix
+    (sentiment.adaptation) when it has one, and `raw_p_*` the model's own.
+
     The only writer of `Mention.scored_at/sentiment/urgency/topics`, apart from a staff urgency
     correction (core.corrections), which a later score does not undo: a corrected mention keeps the
     urgency staff gave it. Idempotent per (mention, model version): scoring again with the same
@@ -262,6 +265,10 @@ def record_scores(session: Session, results: Sequence[Any], *, now: datetime) ->
             "p_negative": float(r.p_negative),
             "p_neutral": float(r.p_neutral),
             "p_positive": float(r.p_positive),
+            # The model's own probabilities beside the adapted ones (sentiment.adaptation).
+            "raw_p_negative": float(r.p_negative if r.raw_p_negative is None else r.raw_p_negative),
+            "raw_p_neutral": float(r.p_neutral if r.raw_p_neutral is None else r.raw_p_neutral),
+            "raw_p_positive": float(r.p_positive if r.raw_p_positive is None else r.raw_p_positive),
             "valence": float(r.valence),
             "urgency": float(r.urgency),
             "urgency_reasons": list(r.urgency_reasons),
@@ -311,3 +318,25 @@ def _corrected_urgencies(session: Session, mention_ids: Sequence[int]) -> dict[i
             if isinstance(value, dict) and isinstance(value.get("value"), (int, float)):
                 found[mention_id] = float(value["value"])
     return found
+
+
+def record_brand_priors(session: Session, estimates: Sequence[Any], *, now: datetime) -> int:
+    """Store `sentiment.adaptation.BrandEstimate`s, one row per (brand, model version), replacing that
+    pair's previous estimate; in the caller's transaction."""
+    from core.models import BrandPriors
+
+    rows = [
+        {"brand_id": e.brand_id, "model_version": e.model_version, "p_negative": e.priors[0],
+         "p_neutral": e.priors[1], "p_positive": e.priors[2], "adapted": e.adapted, "mentions": e.mentions,
+         "iterations": e.iterations, "converged": e.converged, "estimated_at": now}
+        for e in estimates
+    ]
+    if not rows:
+        return 0
+    stmt = dialect_insert(session, BrandPriors)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["brand_id", "model_version"],
+        set_={k: getattr(stmt.excluded, k) for k in rows[0] if k not in ("brand_id", "model_version")},
+    )
+    session.execute(stmt, rows)
+    return len(rows)

@@ -52,6 +52,11 @@ class ScoreResult:
     topics: tuple[str, ...]
     urgency: float
     urgency_reasons: tuple[str, ...] = field(default=())
+    # The model's own probabilities when p_* above were adapted to the brand's class mix
+    # (sentiment.priors); None: p_* are the model's own.
+    raw_p_negative: float | None = None
+    raw_p_neutral: float | None = None
+    raw_p_positive: float | None = None
 
 
 def softmax(logits: Sequence[float]) -> list[float]:
@@ -66,6 +71,14 @@ def sentiment_from_logits(logits: Sequence[float]) -> tuple[str, tuple[float, fl
     if len(logits) != 3:
         raise ValueError(f"expected 3 logits (negative, neutral, positive), got {len(logits)}")
     p = softmax(logits)
+    best = max(range(3), key=lambda i: p[i])
+    return LABELS[best], (p[0], p[1], p[2])
+
+
+def sentiment_from_probabilities(p: Sequence[float]) -> tuple[str, tuple[float, float, float]]:
+    """(label, (p_negative, p_neutral, p_positive)) from probabilities in LABELS order (adapted ones)."""
+    if len(p) != 3:
+        raise ValueError(f"expected 3 probabilities (negative, neutral, positive), got {len(p)}")
     best = max(range(3), key=lambda i: p[i])
     return LABELS[best], (p[0], p[1], p[2])
 
@@ -108,13 +121,20 @@ def urgency(
     followers: int | None,
     velocity: float,
     policy: UrgencyPolicy,
+    raw_p_negative: float | None = None,
 ) -> tuple[float, tuple[str, ...]]:
-    """Urgency in 0..1 and the reasons that raised it, strongest first."""
+    """Urgency in 0..1 and the reasons that raised it, strongest first.
+
+    `p_negative` is the probability adapted to the brand's class mix when there is one; the reason
+    then names the model's own (`raw_p_negative`) too, so staff see why a mild text ranks high."""
     parts: list[tuple[float, str]] = []
     negativity = p_negative * max(0.25, -valence) if valence < 0 else p_negative * 0.25
     negativity = min(1.0, p_negative * 0.5 + negativity)
     if p_negative >= 0.5:
-        parts.append((policy.negative_weight * negativity, f"negative sentiment (p={p_negative:.2f}, valence {valence:+.2f})"))
+        shown = f"p={p_negative:.2f}"
+        if raw_p_negative is not None and round(raw_p_negative, 2) != round(p_negative, 2):
+            shown += f" for this brand's mix, {raw_p_negative:.2f} before"
+        parts.append((policy.negative_weight * negativity, f"negative sentiment ({shown}, valence {valence:+.2f})"))
     if intent in ("complaint", "request", "question"):
         parts.append((policy.action_weight, f"{intent} needs a reply"))
     risky = [t for t in topics if t in policy.risk_topics]

@@ -12,6 +12,7 @@ from sentiment.postprocess import (
     engagement_velocity,
     intent,
     sentiment_from_logits,
+    sentiment_from_probabilities,
     topics,
     urgency,
     valence,
@@ -97,6 +98,27 @@ def test_urgency_grows_with_negative_intensity() -> None:
     mild, _ = urgency(p_negative=0.55, valence=-0.2, intent="other", topics=(), followers=None, velocity=0, policy=POLICY)
     strong, _ = urgency(p_negative=0.95, valence=-0.9, intent="other", topics=(), followers=None, velocity=0, policy=POLICY)
     assert 0 < mild < strong
+
+
+def test_urgency_reads_the_adapted_probability_and_names_the_models_own() -> None:
+    # The model said 0.40 (no negative reason); adapted to a complaint-heavy brand it is 0.72.
+    own, own_reasons = urgency(p_negative=0.40, valence=-0.1, intent="other", topics=(), followers=None, velocity=0,
+                               policy=POLICY)
+    adapted, reasons = urgency(p_negative=0.72, valence=-0.1, intent="other", topics=(), followers=None, velocity=0,
+                               policy=POLICY, raw_p_negative=0.40)
+    assert own == 0.0 and own_reasons == ()
+    assert adapted > 0 and reasons == ("negative sentiment (p=0.72 for this brand's mix, 0.40 before, valence -0.10)",)
+    # Unchanged by adaptation: the reason reads as before.
+    _, same = urgency(p_negative=0.72, valence=-0.1, intent="other", topics=(), followers=None, velocity=0,
+                      policy=POLICY, raw_p_negative=0.7201)
+    assert same == ("negative sentiment (p=0.72, valence -0.10)",)
+
+
+def test_adapted_probabilities_give_the_label() -> None:
+    assert sentiment_from_probabilities([0.5, 0.3, 0.2]) == ("negative", (0.5, 0.3, 0.2))
+    assert sentiment_from_probabilities([0.1, 0.2, 0.7])[0] == "positive"
+    with pytest.raises(ValueError, match="3 probabilities"):
+        sentiment_from_probabilities([0.5, 0.5])
 
 
 def test_only_configured_risk_topics_count() -> None:
