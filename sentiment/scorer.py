@@ -7,16 +7,21 @@ stand in for it.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Mapping, Protocol, Sequence
 
 import numpy as np
 
 from sentiment import features, postprocess
+from sentiment.adaptation import base_priors
 from sentiment.encoder import BatchedEncoder, encoder_from_settings
 from sentiment.examples import NO_SIMILARITY, Examples, blend
 from sentiment.heads import Heads, load_heads
 from sentiment.postprocess import INTENT_DESCRIPTIONS, ScoreResult, UrgencyPolicy
+from sentiment.priors import adjust
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +30,9 @@ class ScoreInput:
     mention_id: int | None = None
     followers: int | None = None
     velocity: float = 0.0  # interactions per hour
+    # The class mix (negative, neutral, positive) of the mention's brand's stream (sentiment.adaptation);
+    # None: the mention keeps the model's own probabilities.
+    priors: tuple[float, float, float] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,10 +61,17 @@ class Scorer:
         topic_threshold: float = 0.35,
         max_topics: int = 5,
         policy: UrgencyPolicy = UrgencyPolicy(),
+        adapt: bool = True,
     ) -> None:
         self.encoder = encoder
         self.heads = heads
         self.version = heads.version
+        # The class mix the heads' probabilities carry; adapting a mention to its brand's mix needs it.
+        self.base_priors = base_priors(heads) if adapt else None
+        if adapt and self.base_priors is None:
+            log.warning("heads %s carry no class_priors and have no saved estimate: mentions are scored "
+                        "without adapting to their brand's mix", heads.version)
+        self.adapts = self.base_priors is not None
         self.policy = policy
         self.topic_threshold = topic_threshold
         self.max_topics = max_topics
@@ -82,8 +97,10 @@ class Scorer:
             reach_followers=conf.reach_followers,  # type: ignore[attr-defined]
             velocity_per_hour=conf.velocity_per_hour,  # type: ignore[attr-defined]
         )
+        adaptation = getattr(conf, "adaptation", None)
         return cls(encoder, heads, topics=conf.topics, topic_threshold=conf.topic_threshold,  # type: ignore[attr-defined]
-                   max_topics=conf.max_topics, policy=policy)  # type: ignore[attr-defined]
+                   max_topics=conf.max_topics, policy=policy,  # type: ignore[attr-defined]
+                   adapt=adaptation is None or adaptation.enabled)
 
     def forward(self, texts: Sequence[str]) -> Forward:
         emb = self.encoder.encode(texts)
@@ -114,6 +131,15 @@ class Scorer:
                                examples.nearest(sims, self.topic_names, examples.not_topics))
         return intent_sims, topic_sims
 
+    def probabilities(self, texts: Sequence[str]) -> np.ndarray:
+        """The model's own sentiment probabilities (n, 3), before any adaptation (evaluation)."""
+        if not texts:
+            return np.zeros((0, len(postprocess.LABELS)))
+        emb = self.encoder.encode(texts)
+        dense = np.hstack([emb, features.vader_features(texts)])
+        bow = features.tfidf(features.hashed_counts(texts), self.heads.idf)
+        return _softmax_rows(self.heads.sentiment_logits(dense, bow))
+
     def labels(self, texts: Sequence[str]) -> list[str]:
         """Sentiment labels only (evaluation)."""
         if not texts:
@@ -127,23 +153,42 @@ class Scorer:
         if not items:
             return []
         out = self.forward([i.text for i in items])
+        raw = _softmax_rows(out.logits)
+        adapted = self._adapted(raw, items)
         # Plain Python numbers once for the whole batch, not one numpy conversion per row and field.
-        rows = zip(items, out.logits.tolist(), out.valence_raw.tolist(), out.intent_sims.tolist(), out.topic_sims.tolist())
+        rows = zip(items, raw.tolist(), adapted.tolist(), out.valence_raw.tolist(), out.intent_sims.tolist(),
+                   out.topic_sims.tolist())
         results = []
-        for item, logits, valence_raw, intent_sims, topic_sims in rows:
-            label, (p_neg, p_neu, p_pos) = postprocess.sentiment_from_logits(logits)
+        for item, own, probs, valence_raw, intent_sims, topic_sims in rows:
+            # The label and urgency read the probabilities adapted to the brand's mix (equal to the
+            # model's own when the mention has none).
+            label, (p_neg, p_neu, p_pos) = postprocess.sentiment_from_probabilities(probs)
             val = postprocess.valence(valence_raw)
             intent = postprocess.intent(dict(zip(self.intent_names, intent_sims)), item.text)
             topics = postprocess.topics(dict(zip(self.topic_names, topic_sims)), self.topic_threshold, self.max_topics)
             urgency, reasons = postprocess.urgency(
                 p_negative=p_neg, valence=val, intent=intent, topics=topics,
-                followers=item.followers, velocity=item.velocity, policy=self.policy,
+                followers=item.followers, velocity=item.velocity, policy=self.policy, raw_p_negative=own[0],
             )
             results.append(
                 ScoreResult(
                     mention_id=item.mention_id, model_version=self.version, sentiment=label,
                     p_negative=p_neg, p_neutral=p_neu, p_positive=p_pos, valence=val, intent=intent,
                     topics=topics, urgency=urgency, urgency_reasons=reasons,
+                    raw_p_negative=own[0], raw_p_neutral=own[1], raw_p_positive=own[2],
                 )
             )
         return results
+
+    def _adapted(self, raw: np.ndarray, items: Sequence[ScoreInput]) -> np.ndarray:
+        """`raw` adapted, row by row, to each item's brand mix (sentiment.priors.adjust)."""
+        if self.base_priors is None or all(i.priors is None for i in items):
+            return raw
+        base = self.base_priors.priors
+        return adjust(raw, base, np.array([i.priors or base for i in items], dtype=float))
+
+
+def _softmax_rows(logits: np.ndarray) -> np.ndarray:
+    z = np.asarray(logits, dtype=float)
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
