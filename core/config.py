@@ -182,6 +182,27 @@ class SandboxConfig(Section):
         return value
 
 
+class TopicConfig(Section):
+    """One topic of `sentiment.topics`: a description and, optionally, example mentions and its own
+    threshold (sentiment.topics says how they are scored). A bare string is the description."""
+
+    description: str = Field(min_length=1)
+    examples: tuple[str, ...] = ()
+    threshold: float | None = Field(None, ge=-1, le=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _a_string_is_the_description(cls, value: object) -> object:
+        return {"description": value} if isinstance(value, str) else value
+
+    @field_validator("examples")
+    @classmethod
+    def _examples_have_text(cls, examples: tuple[str, ...]) -> tuple[str, ...]:
+        if any(not e.strip() for e in examples):
+            raise ValueError("an empty example; give the text of a mention about the topic, or leave it out")
+        return examples
+
+
 DEFAULT_TOPICS = {
     "safety": "danger, injury, fire, smoke, burns, unsafe product, health hazard",
     "legal threat": "lawyer, lawsuit, sue, court, legal action, regulator complaint",
@@ -199,7 +220,8 @@ class SentimentConfig(Section):
     batch_size: int = Field(64, ge=1, le=4096)
     max_length: int = Field(128, ge=8, le=512)
     threads: int = Field(0, ge=0)
-    topics: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_TOPICS))
+    topics: dict[str, TopicConfig] = Field(
+        default_factory=lambda: {name: TopicConfig(description=text) for name, text in DEFAULT_TOPICS.items()})
     topic_threshold: float = Field(0.35, ge=-1, le=1)
     # A mention keeps its most similar topics, at most this many: a mention "about everything" says
     # nothing, and the list stays small enough for the period index that carries it (docs/config.md).

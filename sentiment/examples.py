@@ -1,17 +1,24 @@
-"""Staff-labelled examples for the zero-shot intent and topics: what intent and topic corrections teach.
+"""Staff-labelled examples for intent and topics: what intent and topic corrections teach.
 
-Intent and topics are zero-shot: a text's cosine similarity to a description. `earful train` turns
-the newest intent and topic correction of each mention into a labelled example (the corrected
-text's embedding and its labels) and stores the examples with the heads, so a model version fixes
-them as it fixes its weights. At scoring, a label's similarity is the higher of its description's
-and its nearest example's, the example counting only when it is a near-paraphrase (cosine at least
-EXAMPLE_MIN_SIMILARITY): text-to-text cosines run higher than text-to-description ones, and a
-looser bar would spread one corrected mention's topic over every text about the same product.
+`earful train` turns the newest intent and topic correction of each mention into a labelled
+example (the corrected text's embedding and its labels) and stores the examples with the heads, so
+a model version fixes them as it fixes its weights.
+
+Intent: a text that is a near-paraphrase of an intent-labelled example (cosine at least
+EXAMPLE_MIN_SIMILARITY) takes that example's intent, ahead of the complaint head and the cues
+(`corrected_intents`, sentiment.postprocess.intent). Near-paraphrase only: text-to-text cosines
+run high, and a looser bar would hand one corrected mention's intent to every text about the same
+product. Without a complaint head (zero-shot intent), a label's similarity is the higher of its
+description's and its nearest near-paraphrase example's (`blend`).
+
+Topics: a topic's examples join its description in its prototype (sentiment.topics), so a
+correction moves the scores of similar texts too (the description weighs as much as five
+examples); a near-paraphrase of an example still scores at least its cosine to it.
 
 A topic correction that removes a topic the model gave makes its text a counter-example of that
-topic: a text at least as near-paraphrase close to it, and closer to it than to the description
-and every example of the topic, does not get the topic. Topics a correction merely did not list
-are no counter-examples: the agent said nothing about them.
+topic: a text at least as near-paraphrase close to it, and closer to it than the topic's score,
+does not get the topic. Topics a correction merely did not list are no counter-examples: the
+agent said nothing about them.
 """
 
 from __future__ import annotations
@@ -68,6 +75,17 @@ class Examples:
 
     def intent_names(self) -> tuple[str, ...]:
         return tuple(sorted({i for i in self.intents if i}))
+
+    def corrected_intents(self, sims: np.ndarray) -> list[str | None]:
+        """Per text (a row of `sims`, texts × examples): the intent of its nearest intent-labelled
+        example when that is a near-paraphrase (cosine at least EXAMPLE_MIN_SIMILARITY), else None."""
+        labelled = [k for k, i in enumerate(self.intents) if i]
+        if not labelled or not sims.shape[0]:
+            return [None] * sims.shape[0]
+        block = sims[:, labelled]
+        best = block.argmax(axis=1)
+        return [self.intents[labelled[b]] if block[row, b] >= EXAMPLE_MIN_SIMILARITY else None
+                for row, b in enumerate(best.tolist())]
 
     def nearest(self, sims: np.ndarray, names: Sequence[str], labels: Sequence[Sequence[str]]) -> np.ndarray:
         """(n, len(names)): for each name the highest similarity among the examples labelled with it

@@ -20,9 +20,17 @@ INTENT_DESCRIPTIONS = {
     "request": "a request asking the company to do something: please help, fix, refund, contact me, send",
     "praise": "praise and thanks: love it, great service, awesome, well done",
 }
-INTENT_MIN_SIMILARITY = 0.15  # below this for every intent, the text is "other"
-_QUESTION_START = re.compile(r"^\s*(how|why|when|where|what|who|which|is|are|can|could|does|do|did|will|should)\b", re.I)
-_REQUEST_CUE = re.compile(r"\b(please|pls|plz|can you|could you|would you|need (you|someone) to|dm me|refund)\b", re.I)
+INTENT_MIN_SIMILARITY = 0.15  # below this for every intent, the text is "other" (zero-shot only)
+COMPLAINT_THRESHOLD = 0.5  # p(complaint) from the trained head (sentiment.intent) at which a text is a complaint
+PRAISE_MIN_POSITIVE = 0.5  # p_positive at which a text that is nothing else is praise
+# A tweet to a brand starts with its handle ("@JetBlue how do I..."): cues look past it.
+_LEADING_HANDLES = re.compile(r"^(\s*\.?@\w+[:,]?)+")
+_QUESTION_START = re.compile(
+    r"^\s*((hi|hey|hello)\b[\s,!.]*)?(how|why|when|where|what|who|which|is|are|am|can|could|does|do|did|will|would|"
+    r"should|has|have)\b", re.I)
+# "refund" alone is no request ("thanks for the refund"); asking for one is.
+_REQUEST_CUE = re.compile(r"\b(please|pls|plz|can you|could you|would you|can someone|could someone|"
+                          r"need (you|someone) to|dm me|refund me|(want|need|like) a refund)\b", re.I)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,12 +96,54 @@ def valence(raw_mean: float) -> float:
     return max(-1.0, min(1.0, raw_mean / 4.0))
 
 
-def intent(similarities: Mapping[str, float], text: str) -> str:
-    """Zero-shot intent: cosine similarity to the descriptions, nudged by surface cues."""
+def addressed_body(text: str) -> str:
+    """The text after the handles it opens with."""
+    return _LEADING_HANDLES.sub("", text, count=1)
+
+
+def intent(
+    similarities: Mapping[str, float],
+    text: str,
+    *,
+    p_complaint: float | None = None,
+    p_positive: float | None = None,
+    corrected: str | None = None,
+    complaint_threshold: float = COMPLAINT_THRESHOLD,
+) -> str:
+    """The intent of one text, first rule that holds:
+
+    1. `corrected`: staff labelled a near-paraphrase of this text (sentiment.examples);
+    2. complaint: the trained head's `p_complaint` reaches `complaint_threshold` (a complaint that
+       also asks something is still a complaint: it is what needs the reply);
+    3. request: it asks the brand to do something ("please", "can you", "dm me");
+    4. question: a question mark, or a question word first;
+    5. praise: nothing of the above and `p_positive` at least PRAISE_MIN_POSITIVE;
+    6. other.
+    Without a head (`p_complaint` None) the zero-shot rule decides (`zero_shot_intent`).
+    """
+    if corrected is not None:
+        return corrected
+    if p_complaint is None:
+        return zero_shot_intent(similarities, text)
+    if p_complaint >= complaint_threshold:
+        return "complaint"
+    body = addressed_body(text)
+    if _REQUEST_CUE.search(body):
+        return "request"
+    if "?" in body or _QUESTION_START.match(body):
+        return "question"
+    if p_positive is not None and p_positive >= PRAISE_MIN_POSITIVE:
+        return "praise"
+    return "other"
+
+
+def zero_shot_intent(similarities: Mapping[str, float], text: str) -> str:
+    """Cosine similarity to the intent descriptions (and staff examples), nudged by surface cues."""
     scores = dict(similarities)
-    if "?" in text or _QUESTION_START.match(text):
+    body = addressed_body(text)
+    if "?" in body or _QUESTION_START.match(body):
         scores["question"] = scores.get("question", 0.0) + 0.1
-    if _REQUEST_CUE.search(text):
+    if _REQUEST_CUE.search(body):
         scores["request"] = scores.get("request", 0.0) + 0.1
     if not scores:
         return "other"
@@ -101,9 +151,11 @@ def intent(similarities: Mapping[str, float], text: str) -> str:
     return best if scores[best] >= INTENT_MIN_SIMILARITY else "other"
 
 
-def topics(similarities: Mapping[str, float], threshold: float, limit: int = 5) -> tuple[str, ...]:
-    """Topics whose description is at least `threshold` similar, most similar first, at most `limit`."""
-    hits = [(s, name) for name, s in similarities.items() if s >= threshold]
+def topics(similarities: Mapping[str, float], threshold: float | Mapping[str, float], limit: int = 5) -> tuple[str, ...]:
+    """Topics scoring at least their threshold (one for all, or each topic's own), highest first,
+    at most `limit`."""
+    cut = threshold if isinstance(threshold, Mapping) else dict.fromkeys(similarities, threshold)
+    hits = [(s, name) for name, s in similarities.items() if s >= cut[name]]
     return tuple(name for _, name in sorted(hits, key=lambda h: (-h[0], h[1]))[:limit])
 
 

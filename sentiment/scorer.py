@@ -2,14 +2,15 @@
 
 `Scorer.score` takes plain `ScoreInput`s (the job gathers them from the database) and returns
 `ScoreResult`s; anything with the same `version` attribute and `score` method (a fake in tests) can
-stand in for it.
+stand in for it. Beside the sentiment heads it reads the complaint head (sentiment.intent, its own
+file next to the heads) and scores topics by their descriptions and examples (sentiment.topics).
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Mapping, Protocol, Sequence
+from typing import Any, Mapping, Protocol, Sequence
 
 import numpy as np
 
@@ -18,8 +19,10 @@ from sentiment.adaptation import base_priors
 from sentiment.encoder import BatchedEncoder, encoder_from_settings
 from sentiment.examples import NO_SIMILARITY, Examples, blend
 from sentiment.heads import Heads, load_heads
+from sentiment.intent import ComplaintHead, load_complaint_head
 from sentiment.postprocess import INTENT_DESCRIPTIONS, ScoreResult, UrgencyPolicy
 from sentiment.priors import adjust
+from sentiment.topics import TopicModel
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +45,9 @@ class Forward:
     logits: np.ndarray  # (n, 3)
     valence_raw: np.ndarray  # (n,)
     intent_sims: np.ndarray  # (n, len(intents))
-    topic_sims: np.ndarray  # (n, len(topics))
+    topic_sims: np.ndarray  # (n, len(topics)): scores against descriptions and examples (sentiment.topics)
+    p_complaint: np.ndarray | None = None  # (n,) from the complaint head; None: zero-shot intent
+    corrected_intents: Sequence[str | None] | None = None  # a near-paraphrase staff example's intent per text
 
 
 class ScorerLike(Protocol):
@@ -57,12 +62,15 @@ class Scorer:
         encoder: BatchedEncoder,
         heads: Heads,
         *,
-        topics: Mapping[str, str] | None = None,
+        topics: Mapping[str, Any] | None = None,
         topic_threshold: float = 0.35,
         max_topics: int = 5,
         policy: UrgencyPolicy = UrgencyPolicy(),
         adapt: bool = True,
+        complaint: ComplaintHead | None = None,
     ) -> None:
+        """`topics` maps a name to its description, or to a `TopicConfig` (core.config) with
+        examples and a threshold; `complaint` is the trained complaint head (None: zero-shot intent)."""
         self.encoder = encoder
         self.heads = heads
         self.version = heads.version
@@ -80,10 +88,11 @@ class Scorer:
         # "other" has no description; it is a column only when staff labelled examples "other".
         extra = tuple(i for i in (self.examples.intent_names() if self.examples else ()) if i not in described)
         self.intent_names = described + extra
-        self.topic_names = tuple(topics or {})
         self._intent_vecs = encoder.encode([INTENT_DESCRIPTIONS[k] for k in described])
         self._intent_extra = len(extra)
-        self._topic_vecs = encoder.encode([f"{k}: {v}" for k, v in (topics or {}).items()])
+        self.complaint = complaint
+        self.topic_model = _topic_model(encoder, topics or {}, topic_threshold, self.examples)
+        self.topic_names = self.topic_model.names
 
     @classmethod
     def from_settings(cls, conf: object, heads_version: str | None = None) -> Scorer:
@@ -100,7 +109,9 @@ class Scorer:
         adaptation = getattr(conf, "adaptation", None)
         return cls(encoder, heads, topics=conf.topics, topic_threshold=conf.topic_threshold,  # type: ignore[attr-defined]
                    max_topics=conf.max_topics, policy=policy,  # type: ignore[attr-defined]
-                   adapt=adaptation is None or adaptation.enabled)
+                   adapt=adaptation is None or adaptation.enabled,
+                   # It reads the embeddings the sentiment heads read, so it must be for their encoder.
+                   complaint=load_complaint_head(heads.encoder, dim=getattr(encoder, "dim", None)))
 
     def forward(self, texts: Sequence[str]) -> Forward:
         emb = self.encoder.encode(texts)
@@ -109,27 +120,22 @@ class Scorer:
         intent_sims = emb @ self._intent_vecs.T
         if self._intent_extra:
             intent_sims = np.hstack([intent_sims, np.full((len(texts), self._intent_extra), NO_SIMILARITY)])
-        topic_sims = emb @ self._topic_vecs.T if self.topic_names else np.zeros((len(texts), 0))
+        corrected = None
         if self.examples is not None:
-            intent_sims, topic_sims = self._with_examples(emb, intent_sims, topic_sims, self.examples)
+            sims = emb @ self.examples.vectors.T
+            if self.complaint is None:  # zero-shot: the examples raise the descriptions' similarities
+                labels = [(i,) if i else () for i in self.examples.intents]
+                intent_sims = blend(intent_sims, self.examples.nearest(sims, self.intent_names, labels))
+            else:
+                corrected = self.examples.corrected_intents(sims)
         return Forward(
             logits=self.heads.sentiment_logits(dense, bow),
             valence_raw=self.heads.valence_raw(dense),
             intent_sims=intent_sims,
-            topic_sims=topic_sims,
+            topic_sims=self.topic_model.scores(emb),
+            p_complaint=None if self.complaint is None else self.complaint.probability(emb, texts, dense[:, emb.shape[1]:]),
+            corrected_intents=corrected,
         )
-
-    def _with_examples(
-        self, emb: np.ndarray, intent_sims: np.ndarray, topic_sims: np.ndarray, examples: Examples
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Raise (or, for removed topics, drop) the zero-shot similarities by the staff-labelled examples."""
-        sims = emb @ examples.vectors.T
-        intents = [(i,) if i else () for i in examples.intents]
-        intent_sims = blend(intent_sims, examples.nearest(sims, self.intent_names, intents))
-        if self.topic_names:
-            topic_sims = blend(topic_sims, examples.nearest(sims, self.topic_names, examples.topics),
-                               examples.nearest(sims, self.topic_names, examples.not_topics))
-        return intent_sims, topic_sims
 
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:
         """The model's own sentiment probabilities (n, 3), before any adaptation (evaluation)."""
@@ -156,16 +162,21 @@ class Scorer:
         raw = _softmax_rows(out.logits)
         adapted = self._adapted(raw, items)
         # Plain Python numbers once for the whole batch, not one numpy conversion per row and field.
+        p_complaint = [None] * len(items) if out.p_complaint is None else out.p_complaint.tolist()
+        corrected = out.corrected_intents or [None] * len(items)
+        threshold = self.complaint.threshold if self.complaint is not None else postprocess.COMPLAINT_THRESHOLD
+        cuts = dict(zip(self.topic_names, self.topic_model.thresholds))
         rows = zip(items, raw.tolist(), adapted.tolist(), out.valence_raw.tolist(), out.intent_sims.tolist(),
-                   out.topic_sims.tolist())
+                   out.topic_sims.tolist(), p_complaint, corrected)
         results = []
-        for item, own, probs, valence_raw, intent_sims, topic_sims in rows:
+        for item, own, probs, valence_raw, intent_sims, topic_sims, complaint, staff_said in rows:
             # The label and urgency read the probabilities adapted to the brand's mix (equal to the
             # model's own when the mention has none).
             label, (p_neg, p_neu, p_pos) = postprocess.sentiment_from_probabilities(probs)
             val = postprocess.valence(valence_raw)
-            intent = postprocess.intent(dict(zip(self.intent_names, intent_sims)), item.text)
-            topics = postprocess.topics(dict(zip(self.topic_names, topic_sims)), self.topic_threshold, self.max_topics)
+            intent = postprocess.intent(dict(zip(self.intent_names, intent_sims)), item.text, p_complaint=complaint,
+                                        p_positive=p_pos, corrected=staff_said, complaint_threshold=threshold)
+            topics = postprocess.topics(dict(zip(self.topic_names, topic_sims)), cuts, self.max_topics)
             urgency, reasons = postprocess.urgency(
                 p_negative=p_neg, valence=val, intent=intent, topics=topics,
                 followers=item.followers, velocity=item.velocity, policy=self.policy, raw_p_negative=own[0],
@@ -186,6 +197,25 @@ class Scorer:
             return raw
         base = self.base_priors.priors
         return adjust(raw, base, np.array([i.priors or base for i in items], dtype=float))
+
+
+def _topic_model(encoder: BatchedEncoder, topics: Mapping[str, Any], default_threshold: float,
+                 examples: Examples | None) -> TopicModel:
+    """Embed each topic's "name: description" and its config examples (a topic given as a bare
+    string is a description alone) and build the prototypes with the staff examples."""
+    specs = {name: (spec, (), None) if isinstance(spec, str) else (spec.description, tuple(spec.examples), spec.threshold)
+             for name, spec in topics.items()}
+    names = tuple(specs)
+    descriptions = encoder.encode([f"{name}: {description}" for name, (description, _, _) in specs.items()])
+    texts = [text for _, given, _ in specs.values() for text in given]
+    vectors = encoder.encode(texts) if texts else np.zeros((0, descriptions.shape[1]), np.float32)
+    configured: dict[str, np.ndarray] = {}
+    start = 0
+    for name, (_, given, _) in specs.items():
+        configured[name] = vectors[start:start + len(given)]
+        start += len(given)
+    return TopicModel.build(names, descriptions, configured, {n: t for n, (_, _, t) in specs.items()},
+                            default_threshold, staff=examples)
 
 
 def _softmax_rows(logits: np.ndarray) -> np.ndarray:

@@ -64,6 +64,14 @@ def test_earful_config_env_picks_the_file(tmp_path: Path) -> None:
         ("sentiment:\n  max_topics: 11\n", "sentiment.max_topics: Input should be less than or equal to 10"),
         (f"sentiment:\n  topics: {{{'x' * 61}: too long a name}}\n  risk_topics: []\n",
          "sentiment.topics: Value error, topic names must be 1 to 60 characters"),
+        ("sentiment:\n  topics: {late: {description: delayed, threshold: 2}}\n  risk_topics: []\n",
+         "sentiment.topics.late.threshold: Input should be less than or equal to 1"),
+        ("sentiment:\n  topics: {late: {description: delayed, examples: ['  ']}}\n  risk_topics: []\n",
+         "sentiment.topics.late.examples: Value error, an empty example"),
+        ("sentiment:\n  topics: {late: {examples: [where is my train]}}\n  risk_topics: []\n",
+         "sentiment.topics.late.description: required key is missing"),
+        ("sentiment:\n  topics: {late: {description: delayed, exemples: [x]}}\n  risk_topics: []\n",
+         "sentiment.topics.late.exemples: unknown key"),
         ("database:\n  url: mysql://x/y\n", "database.url: "),
         ("sources:\n  - {name: a, platform: mastodon, access_token: '${NOT_SET_ANYWHERE}'}\n",
          "sources[0].access_token: environment variable NOT_SET_ANYWHERE is not set"),
@@ -157,3 +165,14 @@ def test_effective_config_shows_every_reference_as_written(tmp_path: Path) -> No
     data = effective_config(load_config(path, env={"RID": "hidden-id", "RUSER": "hidden-user"}))
     assert data["sources"][0]["client_id"] == "${RID}" and data["sources"][0]["username"] == "u-${RUSER}"
     assert "hidden" not in str(data)
+
+
+def test_a_topic_is_a_description_or_a_description_with_examples_and_threshold(tmp_path: Path) -> None:
+    path = write(tmp_path, "sentiment:\n  topics:\n    outage: service down\n    lost luggage:\n"
+                           "      description: bag missing, delayed or damaged\n"
+                           "      examples: [my suitcase never came off the carousel]\n      threshold: 0.3\n"
+                           "  risk_topics: [outage]\n")
+    topics = load_config(path, env={}).sentiment.topics
+    assert (topics["outage"].description, topics["outage"].examples, topics["outage"].threshold) == ("service down", (), None)
+    luggage = topics["lost luggage"]
+    assert luggage.examples == ("my suitcase never came off the carousel",) and luggage.threshold == 0.3

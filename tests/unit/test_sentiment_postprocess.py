@@ -61,6 +61,32 @@ def test_weak_similarity_is_other() -> None:
     assert intent({}, "anything") == "other"
 
 
+def test_with_a_complaint_head_the_first_rule_that_holds_decides() -> None:
+    sims = {"complaint": 0.1, "question": 0.5, "request": 0.4, "praise": 0.6}  # ignored once a head scores
+    said = dict(p_positive=0.2)
+    assert intent(sims, "@Air why is my bag still not here?", p_complaint=0.8, **said) == "complaint"
+    assert intent(sims, "@Air could you move me to an aisle seat?", p_complaint=0.2, **said) == "request"
+    assert intent(sims, "@Air how much is an extra bag", p_complaint=0.2, **said) == "question"
+    assert intent(sims, "@Air @AirHelp, is the lounge open", p_complaint=0.2, **said) == "question"
+    assert intent(sims, "@Air lovely crew today", p_complaint=0.2, p_positive=0.9) == "praise"
+    assert intent(sims, "@Air boarding now", p_complaint=0.2, p_positive=0.3) == "other"
+    assert intent(sims, "@Air boarding now", p_complaint=0.2, p_positive=0.3, corrected="praise") == "praise"
+    assert intent(sims, "@Air thanks for the refund", p_complaint=0.2, p_positive=0.9) == "praise", \
+        "a refund mentioned is no request for one"
+    assert intent(sims, "@Air I want a refund", p_complaint=0.4, p_positive=0.1) == "request"
+
+
+def test_the_complaint_threshold_is_the_heads() -> None:
+    assert intent({}, "the seat was broken", p_complaint=0.55, complaint_threshold=0.6) == "other"
+    assert intent({}, "the seat was broken", p_complaint=0.6, complaint_threshold=0.6) == "complaint"
+
+
+def test_a_topic_may_have_its_own_threshold() -> None:
+    sims = {"outage": 0.5, "lost luggage": 0.32, "safety": 0.2}
+    assert topics(sims, {"outage": 0.6, "lost luggage": 0.3, "safety": 0.2}) == ("lost luggage", "safety")
+    assert topics(sims, 0.3) == ("outage", "lost luggage")
+
+
 def test_topics_above_threshold_most_similar_first() -> None:
     sims = {"outage": 0.5, "lost luggage": 0.62, "safety": 0.1}
     assert topics(sims, 0.35) == ("lost luggage", "outage")
