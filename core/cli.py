@@ -508,28 +508,70 @@ def score(
 @app.command("eval")
 def eval_(
     ctx: typer.Context,
-    file: Path = typer.Argument(..., help="CSV with a text column and a label column (positive/negative/neutral)."),
+    file: Optional[Path] = typer.Argument(None, help="CSV with a text column and a label column (positive/negative/neutral)."),
     text_col: str = typer.Option("text", "--text-col"),
     label_col: str = typer.Option("label", "--label-col"),
+    tweeteval: bool = typer.Option(False, "--tweeteval", help="Instead of a FILE: the TweetEval sentiment benchmark "
+                                   "in sentiment.corpora.tweeteval, beside its published leaderboard."),
+    split: str = typer.Option("test", "--split", help="With --tweeteval: test (12,284 tweets) or val (2,000)."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
 ) -> None:
-    """Measure the current model and VADER on your own labelled mentions."""
-    from sentiment.job import evaluate_csv, format_evaluation
+    """Measure the current model and VADER on your own labelled mentions, or on TweetEval."""
+    from sentiment.job import evaluate_csv, evaluate_tweeteval
     from sentiment.scorer import Scorer
 
     def body() -> dict[str, Any]:
         settings = ctx.obj.settings()
-        if not file.exists():
+        if (file is None) == (not tweeteval):
+            raise InvalidInput("give either a FILE or --tweeteval")
+        if file is not None and not file.exists():
             raise InvalidInput(f"{file} does not exist")
+        folder = settings.sentiment.corpora.tweeteval
+        if tweeteval and not (folder and Path(folder).is_dir()):
+            from sentiment.tweets import TWEETEVAL_SOURCE
+
+            raise InvalidInput(f"sentiment.corpora.tweeteval: {folder or 'not set'} is no folder; obtain the "
+                               f"benchmark from {TWEETEVAL_SOURCE} and set the key to its folder")
         scorer = Scorer.from_settings(settings.sentiment)
         with progress_bars() as report:
+            if file is None:
+                return evaluate_tweeteval(Path(folder), scorer, split=split, on_progress=report)  # type: ignore[arg-type]
             return evaluate_csv(file, text_col, label_col, scorer, on_progress=report)
 
     result = guarded(body)
     if as_json:
         print(json.dumps(result))
     else:
-        print(format_evaluation(result))
+        print_evaluation(result)
+
+
+def print_evaluation(result: dict[str, Any]) -> None:
+    """`earful eval`'s figures as tables: both scorers' summary (beside the published leaderboard on
+    a benchmark), then for each its per-class precision, recall and F1 and its confusion matrix."""
+    from sentiment.postprocess import LABELS
+
+    bench = result.get("benchmark")
+    title = f"{bench['name']} {bench['split']}: " if bench else ""
+    summary = Table("scorer", "macro-recall", "macro-F1", "accuracy", "texts/s",
+                    title=f"{title}n = {result['n']}, model {result.get('model_version', '?')}")
+    names = {"model": f"Earful ({result.get('model_version', '?')})", "vader": "VADER (compound ±0.05)"}
+    for name in ("model", "vader"):
+        r = result[name]
+        summary.add_row(Text(names[name]), f"{r['macro_recall']:.4f}", f"{r['macro_f1']:.4f}", f"{r['accuracy']:.4f}",
+                        f"{r['texts_per_s']:.0f}")
+    for system, recall in (bench or {}).get("published", {}).items():
+        summary.add_row(Text(f"{system} (published)"), f"{recall / 100:.3f}", "", "", "")
+    out.print(summary)
+    for name in ("model", "vader"):
+        r = result[name]
+        per_class = Table("class", "precision", "recall", "F1", "support", title=f"{names[name]}: per class")
+        for label, c in r["per_class"].items():
+            per_class.add_row(label, f"{c['precision']:.4f}", f"{c['recall']:.4f}", f"{c['f1']:.4f}", str(c["support"]))
+        confusion = Table("gold \\ predicted", *LABELS, title=f"{names[name]}: confusion matrix")
+        for gold in LABELS:
+            confusion.add_row(gold, *(str(r["confusion"][gold][p]) for p in LABELS))
+        out.print(per_class)
+        out.print(confusion)
 
 
 @app.command()
@@ -538,7 +580,8 @@ def train(
     force: bool = typer.Option(False, "--force", help="Use the new model even if it scores worse on the held-out split."),
     rescore_days: float = typer.Option(7.0, "--rescore-days", help="Re-score mentions of the last N days with a new model."),
 ) -> None:
-    """Retrain the heads on the human-rated corpora plus staff corrections; keep them only if not worse."""
+    """Retrain the heads on the human-rated corpora, the SemEval tweets (sentiment.corpora.semeval) and staff
+    corrections; keep them only if not worse on the held-out split."""
     from core.models import utcnow
     from sentiment.job import train_command
     from sentiment.train import summary
@@ -551,8 +594,19 @@ def train(
                                  on_progress=report)
 
     result = guarded(body)
+    if result["weaker"]:
+        out.print(f"warning: {result['weaker']}", style="yellow", markup=False, highlight=False, soft_wrap=True)
+    tweets = result["tweets"]
+    if tweets:
+        out.print(f"SemEval tweets: {tweets['read']} read, {tweets['kept']} kept after dropping {tweets['duplicate_ids']} "
+                  f"repeated ids, {tweets['duplicate_texts']} repeated texts, {tweets['conflicting']} copies whose labels "
+                  f"disagree and {tweets['in_tweeteval']} tweets TweetEval holds; 10 % held out as \"semeval\"",
+                  highlight=False)
     print(summary(result["heldout"]))
     verdict = "now in use" if result["accepted"] else "kept aside: it scored worse than the current model"
+    if result["kept_for_tweets"]:
+        verdict = ("kept aside: the current model learnt from the SemEval tweets and this one did not "
+                   "(set sentiment.corpora.semeval, or --force)")
     if result["examples_only"]:
         verdict += f"; {result['in_use']} (the current heads with the new intent and topic examples) is in use"
     out.print(f"model {result['version']}: {verdict}; {result['corrections']} sentiment corrections and "

@@ -215,6 +215,28 @@ DEFAULT_TOPICS = {
 MAX_TOPIC_NAME = 60
 
 
+class CorporaConfig(Section):
+    """Folders of labelled tweets that `earful train` and `earful eval --tweeteval` read (docs/model.md
+    says where to obtain them). Relative paths are from the folder of the configuration file; a
+    folder that is not set or not there is no error: training goes on without it and says so."""
+
+    semeval: str | None = None
+    tweeteval: str | None = None
+
+    @field_validator("semeval", "tweeteval")
+    @classmethod
+    def _not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("an empty path; give the folder, or null to go without it")
+        return value
+
+    def anchored(self, base_dir: Path) -> CorporaConfig:
+        """The same folders, relative ones made absolute from `base_dir`."""
+        return self.model_copy(update={name: str((base_dir / Path(value).expanduser()).resolve())
+                                       for name, value in (("semeval", self.semeval), ("tweeteval", self.tweeteval))
+                                       if value is not None})
+
+
 class SentimentConfig(Section):
     model: str = "all-MiniLM-L6-v2"
     batch_size: int = Field(64, ge=1, le=4096)
@@ -235,6 +257,7 @@ class SentimentConfig(Section):
     # Scoring runtime: auto = torch on a CUDA GPU, ONNX Runtime on CPU (docs/model.md).
     runtime: Literal["auto", "onnx", "torch"] = "auto"
     train_at: str | None = Field(None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    corpora: CorporaConfig = CorporaConfig()
 
     @field_validator("topics")
     @classmethod
@@ -796,7 +819,8 @@ def load_config(
     base_dir = config_path.resolve().parent if config_path else Path.cwd()
     url = _anchor_sqlite_path(settings.database.url, base_dir)
     database = settings.database.model_copy(update={"url": url})
-    settings = settings.model_copy(update={"config_path": config_path, "database": database})
+    sentiment = settings.sentiment.model_copy(update={"corpora": settings.sentiment.corpora.anchored(base_dir)})
+    settings = settings.model_copy(update={"config_path": config_path, "database": database, "sentiment": sentiment})
     settings._substitutions = tuple(substitutions)
     return settings
 

@@ -196,42 +196,46 @@ def read_labelled_csv(path: Path, text_col: str, label_col: str) -> LabelledCsv:
 
 def evaluate_csv(path: Path | str, text_col: str, label_col: str, scorer: Any, *,
                  on_progress: OnProgress | None = None) -> dict[str, Any]:
-    """Both scorers' figures on the user's labelled CSV: the JSON shape of `earful eval --json`.
+    """Both scorers' figures on the user's labelled CSV: the JSON shape of `earful eval --json`."""
+    data = read_labelled_csv(Path(path), text_col, label_col)
+    return evaluate_labelled(data.texts, data.labels, scorer, on_progress=on_progress)
+
+
+def evaluate_tweeteval(folder: Path, scorer: Any, *, split: str = "test",
+                       on_progress: OnProgress | None = None) -> dict[str, Any]:
+    """`evaluate_labelled` on a TweetEval split (`earful eval --tweeteval`), with the published
+    leaderboard beside it: its official metric is the macro-averaged recall."""
+    from sentiment.tweets import PUBLISHED_TWEETEVAL, load_tweeteval
+
+    data = load_tweeteval(folder, split)
+    result = evaluate_labelled(data.texts, data.labels, scorer, on_progress=on_progress)
+    return result | {"benchmark": {"name": "TweetEval sentiment", "split": split, "folder": str(folder),
+                                   "metric": "macro_recall", "published": dict(PUBLISHED_TWEETEVAL)}}
+
+
+def evaluate_labelled(texts: Sequence[str], labels: Sequence[str], scorer: Any, *,
+                      on_progress: OnProgress | None = None) -> dict[str, Any]:
+    """The model's and VADER's figures (sentiment.metrics.classification_report, and texts per second).
 
     `scorer` needs `labels(texts) -> list[str]` and `version` (sentiment.scorer.Scorer has both).
     The model labels the texts `EVAL_CHUNK` at a time, so `on_progress` hears ("scoring", done, n).
     """
-    data = read_labelled_csv(Path(path), text_col, label_col)
+    texts = list(texts)
     started = time.perf_counter()
     predicted: list[str] = []
-    for start in range(0, len(data.texts), EVAL_CHUNK):
-        predicted += scorer.labels(data.texts[start:start + EVAL_CHUNK])
+    for start in range(0, len(texts), EVAL_CHUNK):
+        predicted += scorer.labels(texts[start:start + EVAL_CHUNK])
         if on_progress is not None:
-            on_progress("scoring", len(predicted), len(data.texts))
+            on_progress("scoring", len(predicted), len(texts))
     model_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    vader = [features.vader_label(c) for c in features.vader_features(data.texts)[:, 0]]
+    vader = [features.vader_label(c) for c in features.vader_features(texts)[:, 0]]
     vader_seconds = time.perf_counter() - started
-    model = classification_report(data.labels, predicted)
-    model["texts_per_s"] = round(len(data.texts) / max(model_seconds, 1e-9), 1)
-    baseline = classification_report(data.labels, vader)
-    baseline["texts_per_s"] = round(len(data.texts) / max(vader_seconds, 1e-9), 1)
-    return {"n": len(data.texts), "model_version": scorer.version, "model": model, "vader": baseline}
-
-
-def format_evaluation(result: dict[str, Any]) -> str:
-    """The human-readable form of `evaluate_csv`'s result."""
-    lines = [f"n = {result['n']}  (model {result.get('model_version', '?')})"]
-    for name in ("model", "vader"):
-        r = result[name]
-        lines.append(f"\n{name}: macro-F1 {r['macro_f1']:.4f}  accuracy {r['accuracy']:.4f}  {r['texts_per_s']:.0f} texts/s")
-        lines.append("  class     precision recall f1     support")
-        for label, c in r["per_class"].items():
-            lines.append(f"  {label:<9} {c['precision']:.4f}    {c['recall']:.4f} {c['f1']:.4f} {c['support']}")
-        lines.append("  confusion (rows gold, columns predicted: " + ", ".join(LABELS) + ")")
-        for gold in LABELS:
-            lines.append(f"  {gold:<9} " + " ".join(f"{r['confusion'][gold][p]:>6}" for p in LABELS))
-    return "\n".join(lines)
+    model = classification_report(labels, predicted)
+    model["texts_per_s"] = round(len(texts) / max(model_seconds, 1e-9), 1)
+    baseline = classification_report(labels, vader)
+    baseline["texts_per_s"] = round(len(texts) / max(vader_seconds, 1e-9), 1)
+    return {"n": len(texts), "model_version": scorer.version, "model": model, "vader": baseline}
 
 
 # -- corrections ---------------------------------------------------------------------------------
@@ -314,7 +318,10 @@ def train_command(
 
     `conf` is the `sentiment` config section. `subset` trains on the first N examples of each
     corpus (tests); the held-out split is never touched. `corpora` replaces the rated corpora
-    (`sentiment.data.load_corpora`, downloaded once) with others of the same shape (tests). Sentiment
+    (`sentiment.data.load_corpora`, downloaded once) with others of the same shape (tests). The
+    SemEval tweets of `conf.corpora.semeval` (sentiment.tweets) join them, 10 % held out as the
+    corpus "semeval"; without them training goes on, logs why the model is weaker and returns that
+    as `weaker`, and heads that learnt from tweets are not replaced by heads that did not. Sentiment
     corrections are weighted training examples; intent and topic corrections become the labelled
     examples of the zero-shot intent and topics (sentiment.examples). Returns what happened as plain data.
     `on_progress` hears each step begin (step, 0, 1) and end (step, 1, 1), and the re-scoring's counts.
@@ -328,6 +335,7 @@ def train_command(
     from sentiment.heads import HEADS_DIR, load_heads
     from sentiment.scorer import Scorer
     from sentiment.train import Labelled, heldout_scores, new_version, train_heads
+    from sentiment.tweets import training_tweets
 
     cache_dir = cache_dir or default_cache_dir()
     heads_dir = heads_dir or HEADS_DIR
@@ -336,18 +344,23 @@ def train_command(
     for corpus, examples in (corpora if corpora is not None else load_corpora(cache_dir)).items():
         corpus_train, heldout[corpus] = split(examples)
         train += corpus_train[:subset] if subset else corpus_train
+    found = training_tweets(conf.corpora)
+    tweet_corpus, weaker = found.corpus, found.weaker
+    tweets = found.train[:subset] if subset else found.train
+    if tweet_corpus is not None:
+        heldout["semeval"] = found.heldout
     corrections = [Labelled(text, label, None, conf.correction_weight) for text, label in (sentiment_corrections(db) if db else [])]
     labelled = labelled_examples(db) if db else []
     # Named by what it learnt from too: scorers reload the heads when CURRENT names another version.
-    version = new_version(now, f"{len(train)}:{len(corrections)}:{conf.model}:{corrections!r}:{labelled!r}")
+    version = new_version(now, f"{len(train)}:{len(tweets)}:{len(corrections)}:{conf.model}:{corrections!r}:{labelled!r}")
     step("training the heads", 0)
-    heads = train_heads(encoder, train, corrections, version=version, cache_dir=cache_dir / "embeddings")
+    heads = train_heads(encoder, train, corrections, tweets=tweets, version=version, cache_dir=cache_dir / "embeddings")
     heads.examples = Examples.encode(encoder, labelled)
     step("training the heads", 1)
     step("held-out scores", 0)
     scores = heldout_scores(heads, encoder, heldout, cache_dir / "embeddings")
     heads.meta |= {"heldout": scores, "corrections": len(corrections), "labelled_examples": len(heads.examples),
-                   "trained_at": now.isoformat()}
+                   "trained_at": now.isoformat(), "tweets": tweet_corpus.summary() if tweet_corpus else None}
     current_scores = None
     try:
         current = load_heads(folder=heads_dir)
@@ -356,7 +369,10 @@ def train_command(
     except Exception:  # no current model (a fresh folder) or an unreadable one: the new model wins
         current = None
     step("held-out scores", 1)
-    accepted = force or current_scores is None or scores["mean"]["model"] >= current_scores["mean"]["model"]
+    # Held-out scores without the tweets would let heads that never saw one replace heads that did.
+    lost_tweets = current is not None and bool(current.meta.get("tweets")) and tweet_corpus is None
+    accepted = force or current_scores is None or (
+        not lost_tweets and scores["mean"]["model"] >= current_scores["mean"]["model"])
     rescored = 0
     used = heads if accepted else _with_examples(current, heads.examples, now)
     if used is not None:
@@ -374,6 +390,9 @@ def train_command(
         "heldout": scores,
         "current_heldout": current_scores,
         "corrections": len(corrections),
+        "tweets": heads.meta["tweets"],
+        "weaker": weaker,
+        "kept_for_tweets": lost_tweets and not accepted,  # kept aside: the current heads learnt from tweets
         "rescored": rescored,
     }
 
@@ -395,7 +414,8 @@ def _with_examples(current: Any, examples: Examples, now: datetime) -> Any:
 
 __all__: Sequence[str] = (
     "train_command",
-    "score_pending", "rescore_recent", "evaluate_csv", "format_evaluation", "read_labelled_csv", "sentiment_corrections",
+    "score_pending", "rescore_recent", "evaluate_csv", "evaluate_labelled", "evaluate_tweeteval", "read_labelled_csv",
+    "sentiment_corrections",
     "labelled_examples",
 )
 

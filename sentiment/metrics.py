@@ -8,7 +8,10 @@ from sentiment.postprocess import LABELS
 
 
 def classification_report(gold: Sequence[str], pred: Sequence[str], labels: Sequence[str] = LABELS) -> dict[str, Any]:
-    """macro_f1, accuracy, per_class {label: precision, recall, f1, support}, confusion[gold][pred]."""
+    """macro_f1, macro_recall, accuracy, per_class {label: precision, recall, f1, support}, confusion[gold][pred].
+
+    Macro-averaged recall is the official metric of SemEval-2017 Task 4A and TweetEval sentiment:
+    unlike accuracy it does not reward favouring the commonest class."""
     if len(gold) != len(pred):
         raise ValueError("gold and predicted labels differ in length")
     confusion = {g: {p: 0 for p in labels} for g in labels}
@@ -26,7 +29,9 @@ def classification_report(gold: Sequence[str], pred: Sequence[str], labels: Sequ
     n = len(gold)
     accuracy = sum(confusion[label][label] for label in labels) / n if n else 0.0
     macro = sum(per_class[label]["f1"] for label in labels) / len(labels)
-    return {"macro_f1": round(macro, 4), "accuracy": round(accuracy, 4), "per_class": per_class, "confusion": confusion}
+    macro_recall = sum(per_class[label]["recall"] for label in labels) / len(labels)
+    return {"macro_f1": round(macro, 4), "macro_recall": round(macro_recall, 4), "accuracy": round(accuracy, 4),
+            "per_class": per_class, "confusion": confusion}
 
 
 def macro_f1(gold: Sequence[str], pred: Sequence[str]) -> float:

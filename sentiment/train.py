@@ -5,7 +5,15 @@ with fixed seeds, and the embeddings of the corpora are cached under the cache f
 encoder and the texts, so a second `earful train` skips the slow encoding.
 
 Staff corrections enter the training set as extra examples repeated `correction_weight` times, so
-one correction outweighs the crowd-rated examples near it.
+one correction outweighs the crowd-rated examples near it. The SemEval tweets (sentiment.tweets),
+when configured, join the rated corpora as labelled examples without a valence, each counting
+`TWEET_WEIGHT` of a rated example in the loss: at full weight their 43k tweets pulled the heads away
+from the review and editorial corpora (docs/model.md, "Choosing the mix").
+
+The MLP ensemble learns the training mix of classes; the bag-of-words model is class-balanced. What
+the mixed probabilities assume about the class priors is measured after fitting, as their mean over
+the training rows, and stored as `class_priors` in the heads file: prior adaptation to a brand's own
+mix starts from it.
 """
 
 from __future__ import annotations
@@ -15,7 +23,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Protocol, Sequence
 
 import numpy as np
 
@@ -29,8 +37,20 @@ from sentiment.postprocess import LABELS
 log = logging.getLogger(__name__)
 SEEDS = ((0, 0.01), (1, 0.03), (2, 0.01))  # (random_state, L2 alpha) of the MLP ensemble
 HIDDEN = 256
+MIX = 0.7  # weight of the MLP ensemble against the bag of words in the heads trained here
+TWEET_WEIGHT = 0.35  # what one SemEval tweet counts in the loss, against one rated example
 BOW_C = 4.0
 RIDGE_ALPHA = 1.0
+
+
+class Rated(Protocol):
+    """A held-out text with its gold label (sentiment.data.Example, sentiment.tweets.Tweet)."""
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def label(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +58,8 @@ class Labelled:
     text: str
     label: str
     mean: float | None = None  # rater mean on -4..+4 when known (valence target)
-    weight: int = 1
+    weight: int = 1  # rows it takes in the training set (corrections: sentiment.correction_weight)
+    loss_weight: float = 1.0  # what each of its rows counts in the loss (SemEval tweets: TWEET_WEIGHT)
 
 
 def embed(encoder: Encoder, texts: Sequence[str], cache_dir: Path | None) -> np.ndarray:
@@ -59,6 +80,30 @@ def dense_features(embeddings: np.ndarray, texts: Sequence[str]) -> np.ndarray:
     return np.hstack([embeddings, features.vader_features(texts)]).astype(np.float32)
 
 
+def balanced_weights(y: np.ndarray) -> np.ndarray:
+    """Row weights under which every class present weighs the same in total (sklearn's "balanced")."""
+    counts = np.bincount(y, minlength=len(LABELS)).astype(np.float64)
+    present = counts > 0
+    per_class = np.where(present, len(y) / (present.sum() * np.maximum(counts, 1.0)), 0.0)
+    return per_class[y]
+
+
+def distribution(y: np.ndarray, weights: np.ndarray | None = None) -> list[float]:
+    """The (weighted) share of each label (negative, neutral, positive) among the rows."""
+    counts = np.bincount(y, weights=weights, minlength=len(LABELS)).astype(np.float64)
+    return [round(float(c), 6) for c in counts / max(counts.sum(), 1e-12)]
+
+
+def effective_priors(probabilities: np.ndarray, weights: np.ndarray) -> list[float]:
+    """The class priors a model's probabilities reflect: their weighted mean over its training rows.
+
+    For calibrated probabilities this is the training mix; for heads that mix a model of the
+    training mix with a class-balanced one it lies between that mix and equal priors.
+    """
+    mean = (probabilities * weights[:, None]).sum(axis=0) / max(float(weights.sum()), 1e-12)
+    return [round(float(p), 6) for p in mean / mean.sum()]
+
+
 def fit_heads(
     dense: np.ndarray, texts: Sequence[str], items: Sequence[Labelled], *, version: str, encoder_name: str
 ) -> Heads:
@@ -69,6 +114,10 @@ def fit_heads(
     rows = np.repeat(np.arange(len(items)), repeat)
     y = np.array([LABELS.index(i.label) for i in items])[rows]
     x = dense[rows]
+    loss = np.array([i.loss_weight for i in items], dtype=np.float64)[rows]
+    loss /= loss.mean()
+    bow_loss = loss * balanced_weights(y)
+    bow_loss /= bow_loss.mean()
     counts = features.hashed_counts(texts)
     idf = features.fit_idf(counts)
     bow = features.tfidf(counts, idf)[rows]
@@ -78,11 +127,11 @@ def fit_heads(
     for seed, alpha in SEEDS:
         mlp = MLPClassifier(
             hidden_layer_sizes=(HIDDEN,), alpha=alpha, max_iter=200, early_stopping=early, random_state=seed
-        ).fit(x, y)
+        ).fit(x, y, sample_weight=loss)
         w1, w2 = mlp.coefs_
         b1, b2 = mlp.intercepts_
         mlps.append((w1, b1, _full_classes(w2, mlp.classes_, axis=1), _full_classes(b2, mlp.classes_, axis=0)))
-    bow_model = LogisticRegression(C=BOW_C, max_iter=3000, class_weight="balanced").fit(bow, y)
+    bow_model = LogisticRegression(C=BOW_C, max_iter=3000).fit(bow, y, sample_weight=bow_loss)  # class-balanced
     bow_coef = _full_classes(bow_model.coef_.T, bow_model.classes_, axis=1).T
     bow_intercept = _full_classes(bow_model.intercept_, bow_model.classes_, axis=0)
 
@@ -91,11 +140,18 @@ def fit_heads(
     xv = x[known].astype(np.float64)
     mu = xv.mean(axis=0)
     coef = np.linalg.solve((xv - mu).T @ (xv - mu) + RIDGE_ALPHA * np.eye(xv.shape[1]), (xv - mu).T @ (target - target.mean()))
-    return Heads(
+    heads = Heads(
         version=version, encoder=encoder_name, mlps=mlps, bow_coef=bow_coef, bow_intercept=bow_intercept, idf=idf,
-        valence_coef=coef.astype(np.float32), valence_intercept=float(target.mean() - mu @ coef),
-        meta={"examples": len(items), "rows": int(len(rows))},
+        valence_coef=coef.astype(np.float32), valence_intercept=float(target.mean() - mu @ coef), mix=MIX,
     )
+    probabilities = np.exp(heads.sentiment_logits(x, bow))
+    heads.meta = {"examples": len(items), "rows": int(len(rows)), "class_balanced": False,
+                  # What the probabilities assume (prior adaptation divides them out), and the mix they learnt from.
+                  "class_priors": effective_priors(probabilities, loss), "training_distribution": distribution(y, loss),
+                  "class_priors_note": "mean of the heads' probabilities over the loss-weighted training rows: the MLP "
+                                       "ensemble learns the training mix, the bag of words is class-balanced",
+                  "tweet_weight": TWEET_WEIGHT}
+    return heads
 
 
 def _full_classes(values: np.ndarray, classes: np.ndarray, axis: int) -> np.ndarray:
@@ -118,8 +174,8 @@ def _full_classes(values: np.ndarray, classes: np.ndarray, axis: int) -> np.ndar
     return full
 
 
-def heldout_scores(heads: Heads, encoder: Encoder, heldout: dict[str, list[Example]], cache_dir: Path | None) -> dict[str, dict[str, float]]:
-    """Per corpus: the model's and VADER's macro-F1 on the held-out split."""
+def heldout_scores(heads: Heads, encoder: Encoder, heldout: dict[str, Sequence[Rated]], cache_dir: Path | None) -> dict[str, dict[str, float]]:
+    """Per corpus: the model's and VADER's macro-F1 on the held-out split (and their mean)."""
     out: dict[str, dict[str, float]] = {}
     for corpus, examples in heldout.items():
         texts = [e.text for e in examples]
@@ -146,16 +202,27 @@ def train_heads(
     train: Sequence[Example],
     corrections: Sequence[Labelled] = (),
     *,
+    tweets: Sequence[Rated] = (),
     version: str,
     cache_dir: Path | None,
 ) -> Heads:
-    items = [Labelled(e.text, e.label, e.mean) for e in train] + list(corrections)
+    """Heads fitted on the rated corpora, the labelled `tweets` (SemEval) and the staff corrections;
+    the corpora's and the tweets' embeddings are cached, the corrections' (few, changing) are not."""
+    items = ([Labelled(e.text, e.label, e.mean) for e in train]
+             + [Labelled(t.text, t.label, loss_weight=TWEET_WEIGHT) for t in tweets] + list(corrections))
     texts = [i.text for i in items]
     base = embed(encoder, [e.text for e in train], cache_dir)
-    extra = encoder.encode([c.text for c in corrections]) if corrections else np.zeros((0, base.shape[1]), np.float32)
-    dense = dense_features(np.vstack([base, extra]), texts)
-    log.info("training on %d examples (%d corrections)", len(items), len(corrections))
-    return fit_heads(dense, texts, items, version=version, encoder_name=encoder.name)
+    parts = [base]
+    if tweets:
+        parts.append(embed(encoder, [t.text for t in tweets], cache_dir))
+    if corrections:
+        parts.append(encoder.encode([c.text for c in corrections]))
+    dense = dense_features(np.vstack(parts), texts)
+    log.info("training on %d examples (%d rated, %d tweets, %d corrections)", len(items), len(train), len(tweets),
+             len(corrections))
+    heads = fit_heads(dense, texts, items, version=version, encoder_name=encoder.name)
+    heads.meta |= {"sources": {"rated": len(train), "tweets": len(tweets), "corrections": len(corrections)}}
+    return heads
 
 
 def summary(scores: dict[str, Any]) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from core.errors import InvalidInput
-from sentiment.job import evaluate_csv, format_evaluation
+from sentiment.job import evaluate_csv
 
 
 class FakeScorer:
@@ -28,10 +28,11 @@ def test_json_shape_has_both_scorers(tmp_path: Path) -> None:
     result = evaluate_csv(path, "tweet", "gold", FakeScorer())
     assert result["n"] == 3
     for name in ("model", "vader"):
-        assert set(result[name]) >= {"macro_f1", "accuracy", "per_class", "texts_per_s", "confusion"}
+        assert set(result[name]) >= {"macro_f1", "macro_recall", "accuracy", "per_class", "texts_per_s", "confusion"}
         assert set(result[name]["per_class"]) == {"negative", "neutral", "positive"}
     assert result["model"]["accuracy"] == pytest.approx(2 / 3, abs=1e-4)
-    assert "macro-F1" in format_evaluation(result)
+    # "it is a chair" (neutral) is called positive: recall 1, 0, 1 per class
+    assert result["model"]["macro_recall"] == pytest.approx(2 / 3, abs=1e-4)
 
 
 def test_missing_column_is_named(tmp_path: Path) -> None:
