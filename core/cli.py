@@ -514,6 +514,10 @@ def eval_(
     tweeteval: bool = typer.Option(False, "--tweeteval", help="Instead of a FILE: the TweetEval sentiment benchmark "
                                    "in sentiment.corpora.tweeteval, beside its published leaderboard."),
     split: str = typer.Option("test", "--split", help="With --tweeteval: test (12,284 tweets) or val (2,000)."),
+    group_col: Optional[str] = typer.Option(None, "--group-col", help="Adapt to each group's class mix (e.g. a "
+                                            "brand column) instead of the whole file's."),
+    no_adapt: bool = typer.Option(False, "--no-adapt", help="Only the model's own labels, not adapted to the "
+                                  "file's class mix (sentiment.adaptation)."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
 ) -> None:
     """Measure the current model and VADER on your own labelled mentions, or on TweetEval."""
@@ -532,11 +536,17 @@ def eval_(
 
             raise InvalidInput(f"sentiment.corpora.tweeteval: {folder or 'not set'} is no folder; obtain the "
                                f"benchmark from {TWEETEVAL_SOURCE} and set the key to its folder")
+        if group_col and file is None:
+            raise InvalidInput("--group-col names a column of FILE; --tweeteval has none")
         scorer = Scorer.from_settings(settings.sentiment)
+        # Adapted as production adapts one brand's stream: the file's rows (or each group) are the stream.
+        adaptation = None if no_adapt else settings.sentiment.adaptation
         with progress_bars() as report:
             if file is None:
-                return evaluate_tweeteval(Path(folder), scorer, split=split, on_progress=report)  # type: ignore[arg-type]
-            return evaluate_csv(file, text_col, label_col, scorer, on_progress=report)
+                return evaluate_tweeteval(Path(folder), scorer, split=split, on_progress=report,  # type: ignore[arg-type]
+                                          adaptation=adaptation)
+            return evaluate_csv(file, text_col, label_col, scorer, on_progress=report, group_col=group_col,
+                                adaptation=adaptation)
 
     result = guarded(body)
     if as_json:
@@ -554,15 +564,21 @@ def print_evaluation(result: dict[str, Any]) -> None:
     title = f"{bench['name']} {bench['split']}: " if bench else ""
     summary = Table("scorer", "macro-recall", "macro-F1", "accuracy", "texts/s",
                     title=f"{title}n = {result['n']}, model {result.get('model_version', '?')}")
-    names = {"model": f"Earful ({result.get('model_version', '?')})", "vader": "VADER (compound ±0.05)"}
-    for name in ("model", "vader"):
+    names = {"model": f"Earful ({result.get('model_version', '?')})", "vader": "VADER (compound ±0.05)",
+             "adapted": f"Earful adapted to the mix ({result.get('model_version', '?')})"}
+    adapted = bool(result.get("adapted")) and result["adaptation"].get("applied", False)
+    shown = ("model", "adapted", "vader") if adapted else ("model", "vader")
+    for name in shown:
         r = result[name]
         summary.add_row(Text(names[name]), f"{r['macro_recall']:.4f}", f"{r['macro_f1']:.4f}", f"{r['accuracy']:.4f}",
                         f"{r['texts_per_s']:.0f}")
     for system, recall in (bench or {}).get("published", {}).items():
         summary.add_row(Text(f"{system} (published)"), f"{recall / 100:.3f}", "", "", "")
     out.print(summary)
-    for name in ("model", "vader"):
+    adaptation = result.get("adaptation")
+    if adaptation:
+        out.print(adaptation_summary(adaptation), highlight=False, markup=False)
+    for name in shown:
         r = result[name]
         per_class = Table("class", "precision", "recall", "F1", "support", title=f"{names[name]}: per class")
         for label, c in r["per_class"].items():
@@ -572,6 +588,20 @@ def print_evaluation(result: dict[str, Any]) -> None:
             confusion.add_row(gold, *(str(r["confusion"][gold][p]) for p in LABELS))
         out.print(per_class)
         out.print(confusion)
+
+
+def adaptation_summary(adaptation: dict[str, Any]) -> str:
+    """What `earful eval` adapted to: the training mix and each group's estimated mix."""
+    if "groups" not in adaptation:
+        return f"not adapted: {adaptation['why']}"
+    mix = lambda m: "/".join(f"{p:.3f}" for p in m)  # noqa: E731
+    lines = [f"adaptation (negative/neutral/positive): training mix {mix(adaptation['base_priors'])}, "
+             f"{adaptation['max_iterations']} EM step(s), groups of fewer than {adaptation['min_mentions']} rows "
+             "keep the model's own"]
+    for g in adaptation["groups"]:
+        lines.append(f"  {g['name'] or '(empty)'}: {g['n']} rows, "
+                     + (f"estimated mix {mix(g['mix'])}" if g["adapted"] else "too few rows, not adapted"))
+    return "\n".join(lines)
 
 
 @app.command()

@@ -237,6 +237,26 @@ class CorporaConfig(Section):
                                        if value is not None})
 
 
+class AdaptationConfig(Section):
+    """Prior-shift adaptation (sentiment.adaptation, docs/model.md): each own brand's class mix,
+    estimated from its recent unlabeled mentions, corrects the sentiment probabilities of its mentions."""
+
+    enabled: bool = True
+    window_days: float = Field(14.0, gt=0)
+    min_mentions: int = Field(200, ge=1)
+    max_mentions: int = Field(20_000, ge=1)  # the newest this many in the window; bounds the job's memory
+    interval_seconds: int = Field(3600, ge=60)
+    tolerance: float = Field(1e-6, gt=0, lt=1)
+    max_iterations: int = Field(1, ge=1, le=100_000)  # one EM step: see docs/model.md, "Prior shift"
+
+    @model_validator(mode="after")
+    def _enough_room(self) -> AdaptationConfig:
+        if self.min_mentions > self.max_mentions:
+            raise ValueError(f"min_mentions ({self.min_mentions}) is above max_mentions ({self.max_mentions}); "
+                             "no brand could ever be adapted")
+        return self
+
+
 class SentimentConfig(Section):
     model: str = "all-MiniLM-L6-v2"
     batch_size: int = Field(64, ge=1, le=4096)
@@ -258,6 +278,7 @@ class SentimentConfig(Section):
     runtime: Literal["auto", "onnx", "torch"] = "auto"
     train_at: str | None = Field(None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     corpora: CorporaConfig = CorporaConfig()
+    adaptation: AdaptationConfig = AdaptationConfig()
 
     @field_validator("topics")
     @classmethod

@@ -68,6 +68,9 @@ def start_scheduler(settings: Settings, config_path: str | None, db: Database, r
         if training:
             jobs.append(training)
         jobs.append(jobs_module.schedule_reply_embeddings(scheduler, settings, config_path))
+        priors = jobs_module.schedule_priors(scheduler, settings, config_path)
+        if priors:
+            jobs.append(priors)
     if "sender" in roles:
         jobs += jobs_module.schedule_responder(scheduler, settings, config_path)
     if "alerts" in roles:

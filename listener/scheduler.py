@@ -40,7 +40,7 @@ ROLES = ("listener", "scorer", "sender", "alerts")
 # What each role of `earful run --role` schedules (the job ids; "poll:" stands for every source's poll).
 ROLE_JOBS = {
     "listener": ("poll:", "retention"),
-    "scorer": ("score", "train", "embed_replies"),
+    "scorer": ("score", "train", "embed_replies", "priors"),
     "sender": ("triage", "send", "sla"),
     "alerts": ("alerts", "notify", "weekly_report"),
 }
@@ -132,6 +132,27 @@ def schedule_reply_embeddings(
                       args=[EMBED_REPLIES_JOB, "responder.jobs:embed_replies_job", config_path],
                       replace_existing=True, next_run_time=now or utcnow())
     return EMBED_REPLIES_JOB
+
+
+PRIORS_JOB = "priors"
+
+
+def schedule_priors(
+    scheduler: BackgroundScheduler, settings: Settings, config_path: str | None, *, now: datetime | None = None
+) -> str | None:
+    """Refresh each own brand's class mix every sentiment.adaptation.interval_seconds (the scoring job
+    adapts the brand's mentions to it); one node at a time, since each would estimate the same mixes.
+    None, and no job, when adaptation is off."""
+    conf = settings.sentiment.adaptation
+    if not conf.enabled:
+        if scheduler.get_job(PRIORS_JOB):
+            scheduler.remove_job(PRIORS_JOB)
+        return None
+    scheduler.add_job(EXCLUSIVE, "interval", seconds=conf.interval_seconds, id=PRIORS_JOB,
+                      name="estimate each brand's class mix", args=[PRIORS_JOB, "sentiment.adaptation:refresh_priors_job",
+                                                                     config_path],
+                      replace_existing=True, next_run_time=now or utcnow())
+    return PRIORS_JOB
 
 
 RESPONDER_JOBS = {

@@ -259,3 +259,24 @@ def adapt_groups(probs: np.ndarray, groups: Sequence[str] | None, base: Mix,
             out[rows] = adjust(out[rows], base, mix)
         found.append(GroupAdaptation(name, len(rows), adapted, mix))
     return out, found
+
+
+def adapted_figures(probs: np.ndarray, gold: Sequence[str], groups: Sequence[str] | None,
+                    base: BasePriors | None, conf: Any) -> dict[str, Any]:
+    """What `earful eval` adds to the model's own figures: the figures of the labels adapted per
+    group (`adapt_groups`) under "adapted", and what was adapted to what under "adaptation"."""
+    from sentiment.metrics import classification_report
+
+    if base is None:
+        return {"adapted": None, "adaptation": {"applied": False, "why": "the heads' training class mix is unknown "
+                                                "(no class_priors, no saved estimate)"}}
+    adapted, found = adapt_groups(probs, groups, base.priors, conf)
+    return {
+        "adapted": classification_report(list(gold), [LABELS[i] for i in adapted.argmax(axis=1)]),
+        "adaptation": {
+            "applied": any(g.adapted for g in found), "base_priors": [round(p, 4) for p in base.priors],
+            "base_source": base.source, "min_mentions": conf.min_mentions, "max_iterations": conf.max_iterations,
+            "groups": [{"name": g.name, "n": g.n, "adapted": g.adapted, "mix": [round(p, 4) for p in g.mix]}
+                       for g in found],
+        },
+    }

@@ -17,12 +17,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+import numpy as np
 import sqlalchemy as sa
 
 from core.db import Database
 from core.errors import InvalidInput
 from core.models import Author, Correction, Mention, utcnow
 from core.store import record_scores
+from sentiment.adaptation import priors_of_mentions
 from sentiment import features
 from sentiment.examples import Examples, LabelledText
 from sentiment.metrics import classification_report
@@ -47,7 +49,10 @@ def chunk_size(conf: Any) -> int:
     return conf.batch_size * CHUNK_BATCHES
 
 
-def _inputs(session: Any, where: Any, batch_size: int, now: datetime, after_id: int = 0) -> list[ScoreInput]:
+def _inputs(session: Any, where: Any, batch_size: int, now: datetime, after_id: int = 0,
+            adapt_to: str | None = None) -> list[ScoreInput]:
+    """The next batch to score. With `adapt_to` (the scoring model version), each mention carries
+    its brand's class mix for that version (sentiment.adaptation), if it has one."""
     rows = session.execute(
         sa.select(
             Mention.id, Mention.title, Mention.text, Mention.likes, Mention.reposts, Mention.replies,
@@ -58,15 +63,22 @@ def _inputs(session: Any, where: Any, batch_size: int, now: datetime, after_id: 
         .order_by(Mention.id)
         .limit(batch_size)
     ).all()
+    mixes = priors_of_mentions(session, adapt_to, [r.id for r in rows]) if adapt_to and rows else {}
     return [
         ScoreInput(
             text=f"{r.title}. {r.text}" if r.title else r.text,
             mention_id=r.id,
             followers=r.followers,
             velocity=engagement_velocity(r.likes, r.reposts, r.replies, (now - r.created_at).total_seconds() / 3600),
+            priors=mixes.get(r.id),
         )
         for r in rows
     ]
+
+
+def _adapt_to(scorer: ScorerLike) -> str | None:
+    """The model version whose brand mixes the scorer adapts to; None when it does not adapt."""
+    return scorer.version if getattr(scorer, "adapts", False) else None
 
 
 def score_pending(
@@ -92,6 +104,7 @@ def score_pending(
     done = 0
     last_id = 0
     total = None
+    adapt_to = _adapt_to(scorer)
     if on_progress is not None:
         with db.session() as session:
             backlog = session.scalar(sa.select(sa.func.count()).where(Mention.scored_at.is_(None))) or 0
@@ -109,12 +122,12 @@ def score_pending(
                     .limit(size)
                     .with_for_update(skip_locked=True)
                 ).all()
-                batch = _inputs(session, Mention.id.in_(claimed), size, now) if claimed else []
+                batch = _inputs(session, Mention.id.in_(claimed), size, now, adapt_to=adapt_to) if claimed else []
                 if batch:
                     record_scores(session, scorer.score(batch), now=clock())
         else:
             with db.session() as session:
-                batch = _inputs(session, Mention.scored_at.is_(None), size, now, last_id)
+                batch = _inputs(session, Mention.scored_at.is_(None), size, now, last_id, adapt_to=adapt_to)
             if batch:
                 results = scorer.score(batch)
                 with db.session() as session:
@@ -135,6 +148,7 @@ def rescore_recent(db: Database, scorer: ScorerLike, *, since: datetime, batch_s
     done = 0
     last_id = 0
     total = None
+    adapt_to = _adapt_to(scorer)
     if on_progress is not None:
         with db.session() as session:
             total = session.scalar(sa.select(sa.func.count()).where(Mention.created_at >= since)) or 0
@@ -142,7 +156,7 @@ def rescore_recent(db: Database, scorer: ScorerLike, *, since: datetime, batch_s
     while True:
         now = clock()
         with db.session() as session:
-            batch = _inputs(session, Mention.created_at >= since, batch_size, now, last_id)
+            batch = _inputs(session, Mention.created_at >= since, batch_size, now, last_id, adapt_to=adapt_to)
         if not batch:
             return done
         results = scorer.score(batch)
@@ -161,10 +175,11 @@ def rescore_recent(db: Database, scorer: ScorerLike, *, since: datetime, batch_s
 class LabelledCsv:
     texts: list[str]
     labels: list[str]
+    groups: list[str] | None = None  # the --group-col value of each row (earful eval adapts per group)
 
 
-def read_labelled_csv(path: Path, text_col: str, label_col: str) -> LabelledCsv:
-    """Rows of (text, label); every problem names the file, the row (file line) and the column."""
+def read_labelled_csv(path: Path, text_col: str, label_col: str, group_col: str | None = None) -> LabelledCsv:
+    """Rows of (text, label[, group]); every problem names the file, the row (file line) and the column."""
     try:
         handle = open(path, newline="", encoding="utf-8-sig")
     except OSError as exc:
@@ -172,10 +187,10 @@ def read_labelled_csv(path: Path, text_col: str, label_col: str) -> LabelledCsv:
     with handle:
         reader = csv.DictReader(handle)
         columns = reader.fieldnames or []
-        for col in (text_col, label_col):
+        for col in (text_col, label_col, *((group_col,) if group_col else ())):
             if col not in columns:
                 raise InvalidInput(f"{path}: no column {col!r}; the header has {', '.join(map(repr, columns)) or 'nothing'}")
-        texts, labels = [], []
+        texts, labels, groups = [], [], []
         for row in reader:
             line = reader.line_num
             text = (row.get(text_col) or "").strip()
@@ -189,42 +204,57 @@ def read_labelled_csv(path: Path, text_col: str, label_col: str) -> LabelledCsv:
                 )
             texts.append(text)
             labels.append(label)
+            if group_col:
+                groups.append((row.get(group_col) or "").strip())
     if not texts:
         raise InvalidInput(f"{path}: no data rows")
-    return LabelledCsv(texts, labels)
+    return LabelledCsv(texts, labels, groups if group_col else None)
 
 
 def evaluate_csv(path: Path | str, text_col: str, label_col: str, scorer: Any, *,
-                 on_progress: OnProgress | None = None) -> dict[str, Any]:
-    """Both scorers' figures on the user's labelled CSV: the JSON shape of `earful eval --json`."""
-    data = read_labelled_csv(Path(path), text_col, label_col)
-    return evaluate_labelled(data.texts, data.labels, scorer, on_progress=on_progress)
+                 on_progress: OnProgress | None = None, group_col: str | None = None,
+                 adaptation: Any = None) -> dict[str, Any]:
+    """Both scorers' figures on the user's labelled CSV: the JSON shape of `earful eval --json`.
+    With `adaptation` (`sentiment.adaptation`), also the model's figures adapted the way production
+    adapts one brand's stream: over all rows, or over each `group_col` group."""
+    data = read_labelled_csv(Path(path), text_col, label_col, group_col)
+    return evaluate_labelled(data.texts, data.labels, scorer, on_progress=on_progress, adaptation=adaptation,
+                             groups=data.groups)
 
 
 def evaluate_tweeteval(folder: Path, scorer: Any, *, split: str = "test",
-                       on_progress: OnProgress | None = None) -> dict[str, Any]:
+                       on_progress: OnProgress | None = None, adaptation: Any = None) -> dict[str, Any]:
     """`evaluate_labelled` on a TweetEval split (`earful eval --tweeteval`), with the published
     leaderboard beside it: its official metric is the macro-averaged recall."""
     from sentiment.tweets import PUBLISHED_TWEETEVAL, load_tweeteval
 
     data = load_tweeteval(folder, split)
-    result = evaluate_labelled(data.texts, data.labels, scorer, on_progress=on_progress)
+    result = evaluate_labelled(data.texts, data.labels, scorer, on_progress=on_progress, adaptation=adaptation)
     return result | {"benchmark": {"name": "TweetEval sentiment", "split": split, "folder": str(folder),
                                    "metric": "macro_recall", "published": dict(PUBLISHED_TWEETEVAL)}}
 
 
 def evaluate_labelled(texts: Sequence[str], labels: Sequence[str], scorer: Any, *,
-                      on_progress: OnProgress | None = None) -> dict[str, Any]:
+                      on_progress: OnProgress | None = None, adaptation: Any = None,
+                      groups: Sequence[str] | None = None) -> dict[str, Any]:
     """The model's and VADER's figures (sentiment.metrics.classification_report, and texts per second).
 
     `scorer` needs `labels(texts) -> list[str]` and `version` (sentiment.scorer.Scorer has both).
     The model labels the texts `EVAL_CHUNK` at a time, so `on_progress` hears ("scoring", done, n).
+    With `adaptation` (`sentiment.adaptation`) and a scorer with `probabilities` and `base_priors`,
+    "adapted" holds the figures adapted per group (sentiment.adaptation.adapted_figures).
     """
     texts = list(texts)
     started = time.perf_counter()
     predicted: list[str] = []
+    probs = []
+    adapts = adaptation is not None and hasattr(scorer, "probabilities")  # a stand-in may give labels only
     for start in range(0, len(texts), EVAL_CHUNK):
-        predicted += scorer.labels(texts[start:start + EVAL_CHUNK])
+        if adapts:
+            probs.append(scorer.probabilities(texts[start:start + EVAL_CHUNK]))
+            predicted += [LABELS[i] for i in probs[-1].argmax(axis=1)]
+        else:
+            predicted += scorer.labels(texts[start:start + EVAL_CHUNK])
         if on_progress is not None:
             on_progress("scoring", len(predicted), len(texts))
     model_seconds = time.perf_counter() - started
@@ -235,7 +265,17 @@ def evaluate_labelled(texts: Sequence[str], labels: Sequence[str], scorer: Any, 
     model["texts_per_s"] = round(len(texts) / max(model_seconds, 1e-9), 1)
     baseline = classification_report(labels, vader)
     baseline["texts_per_s"] = round(len(texts) / max(vader_seconds, 1e-9), 1)
-    return {"n": len(texts), "model_version": scorer.version, "model": model, "vader": baseline}
+    result = {"n": len(texts), "model_version": scorer.version, "model": model, "vader": baseline}
+    if adaptation is not None and not adapts:
+        result["adaptation"] = {"applied": False, "why": "this scorer gives labels, not probabilities"}
+    elif adaptation is not None:
+        from sentiment.adaptation import adapted_figures
+
+        result |= adapted_figures(np.vstack(probs) if probs else np.zeros((0, len(LABELS))), labels, groups,
+                                  scorer.base_priors, adaptation)
+        if result["adapted"] is not None:
+            result["adapted"]["texts_per_s"] = model["texts_per_s"]  # the same pass, plus milliseconds of EM
+    return result
 
 
 # -- corrections ---------------------------------------------------------------------------------

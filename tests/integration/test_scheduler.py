@@ -104,7 +104,7 @@ def test_the_scorer_role_schedules_the_reply_embeddings_at_the_configured_interv
     monkeypatch.setattr(BackgroundScheduler, "resume", lambda self: None)
     scheduler, runtime, jobs = start_scheduler(settings, str(path), db, ("scorer",))
     try:
-        assert jobs == ["score", "embed_replies"] and set(jobs) <= set(ROLE_JOBS["scorer"])
+        assert jobs == ["score", "embed_replies", "priors"] and set(jobs) <= set(ROLE_JOBS["scorer"])
         job = scheduler.get_job("embed_replies")
         assert job.trigger.interval == timedelta(seconds=120)
         assert job.func_ref == EXCLUSIVE  # one node at a time: every node would embed the same rows
@@ -113,3 +113,28 @@ def test_the_scorer_role_schedules_the_reply_embeddings_at_the_configured_interv
     finally:
         stop_scheduler(scheduler, runtime, str(path))
         db.dispose()
+
+
+def test_the_brands_class_mixes_are_refreshed_on_a_schedule_only_while_adaptation_is_on(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from listener.scheduler import EXCLUSIVE, schedule_priors
+
+    path = tmp_path / "config.yaml"
+    path.write_text(f"database:\n  url: sqlite:///{tmp_path / 'e.db'}\n"
+                    "sentiment:\n  adaptation: {interval_seconds: 1800}\n")
+    settings = load_config(path, env={})
+    Database.open(settings.database.url).dispose()
+    scheduler = build_scheduler(settings)
+    scheduler.start(paused=True)
+    try:
+        assert schedule_priors(scheduler, settings, str(path)) == "priors"
+        job = scheduler.get_job("priors")
+        assert job.trigger.interval == timedelta(seconds=1800)
+        assert job.func_ref == EXCLUSIVE  # one node at a time: every node would estimate the same mixes
+        assert list(job.args) == ["priors", "sentiment.adaptation:refresh_priors_job", str(path)]
+        off = load_config(path, env={"EARFUL_SENTIMENT__ADAPTATION__ENABLED": "false"})
+        assert schedule_priors(scheduler, off, str(path)) is None
+        assert scheduler.get_job("priors") is None
+    finally:
+        scheduler.shutdown(wait=False)

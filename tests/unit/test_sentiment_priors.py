@@ -121,3 +121,27 @@ def test_bad_settings_are_refused() -> None:
         estimate_priors(np.array([[0.2, 0.5, 0.3]]), TRAINING, tolerance=0)
     with pytest.raises(ValueError, match="max_iterations"):
         estimate_priors(np.array([[0.2, 0.5, 0.3]]), TRAINING, max_iterations=0)
+
+
+def test_eval_adapts_each_group_as_production_adapts_one_brand() -> None:
+    from core.config import AdaptationConfig
+    from sentiment.adaptation import adapt_groups
+
+    care, _ = posteriors_of_a_stream(CARE, n=400)
+    calm, _ = posteriors_of_a_stream(TRAINING, n=400)
+    few = care[:50]
+    probs = np.vstack([care, calm, few])
+    groups = ["care"] * len(care) + ["calm"] * len(calm) + ["small"] * len(few)
+    conf = AdaptationConfig(min_mentions=100, max_iterations=1000)
+    adapted, found = adapt_groups(probs, groups, tuple(TRAINING), conf)
+    by_name = {g.name: g for g in found}
+    assert by_name["care"].adapted
+    assert [g.name for g in found] == ["care", "calm", "small"]
+    assert by_name["care"].mix == pytest.approx(CARE, abs=0.01) and by_name["care"].n == 400
+    assert by_name["calm"].mix == pytest.approx(TRAINING, abs=0.01)
+    assert not by_name["small"].adapted and by_name["small"].n == 50  # below min_mentions: the model's own
+    assert np.array_equal(adapted[-50:], few)
+    assert np.allclose(adapted[:400], adjust(care, TRAINING, by_name["care"].mix))
+    # Without groups the whole file is one stream.
+    _, whole = adapt_groups(probs, None, tuple(TRAINING), conf)
+    assert [(g.name, g.n) for g in whole] == [("all rows", 850)]
