@@ -355,3 +355,37 @@ def training_tweets(corpora: Any) -> TrainingTweets:
              corpus.duplicate_ids, corpus.duplicate_texts, corpus.conflicting, corpus.in_tweeteval, len(train),
              len(heldout))
     return TrainingTweets(train, heldout, corpus, None)
+
+
+def describe(semeval: Path, tweeteval: Path | None) -> str:
+    """Per file: tweets read, tweets kept for training and sha256 (the model card's table)."""
+    corpus = load_semeval(semeval, tweeteval)
+    if corpus is None:
+        return missing_semeval_message(semeval)
+    kept: dict[str, int] = {}
+    for tweet in corpus.tweets:
+        kept[tweet.source] = kept.get(tweet.source, 0) + 1
+    sums, _ = expected_sums(semeval)
+    lines = ["file                           tweets   kept  sha256"]
+    for name in corpus.files:
+        read = len(parse_semeval(name, (semeval / name).read_text(encoding="utf-8")))
+        lines.append(f"{name:<30} {read:>6} {kept.get(name, 0):>6}  {sums[name]}")
+    for name in (f for f in OUT_OF_DOMAIN.values() if (semeval / f).is_file()):
+        raw = read_verified(semeval / name, sums, "", SEMEVAL_SOURCE)
+        read = len(parse_semeval(name, raw) if name.endswith(".txt") else parse_out_of_domain(name, raw))
+        lines.append(f"{name:<30} {read:>6}  never  {sums[name]}")
+    summary = corpus.summary()
+    del summary["files"]
+    lines.append(", ".join(f"{k} {v}" for k, v in summary.items()))
+    lines.append("kept: " + ", ".join(f"{label} {sum(t.label == label for t in corpus.tweets)}" for label in LABELS))
+    if tweeteval is not None and (tweeteval / "test_text.txt").is_file():
+        test = {normalise(t) for t in load_tweeteval(tweeteval, "test").texts}
+        every = dedupe(t for name in corpus.files for t in parse_semeval(name, (semeval / name).read_text(encoding="utf-8")))
+        lines.append(f"of them in TweetEval's test split (before dropping): {sum(normalise(t.text) in test for t in every.tweets)}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # python -m sentiment.tweets SEMEVAL_FOLDER [TWEETEVAL_FOLDER]
+    import sys
+
+    print(describe(Path(sys.argv[1]), Path(sys.argv[2]) if len(sys.argv) > 2 else None))

@@ -127,6 +127,16 @@ def test_no_folder_means_training_without_tweets_and_saying_so(tmp_path: Path) -
     assert unset.weaker is not None and "sentiment.corpora.semeval is not set" in unset.weaker
 
 
+def test_describe_lists_each_file_as_the_model_card_does() -> None:
+    text = tweets.describe(SEMEVAL, TWEETEVAL)
+    rows = {line.split()[0]: line.split()[1:] for line in text.splitlines() if line.startswith(("twitter", "sms"))}
+    assert rows["twitter-2016test-A.txt"][:2] == ["8", "3"] and rows["twitter-2013train-A.txt"][:2] == ["8", "8"]
+    assert rows["twitter-2014sarcasm-A.txt"][:2] == ["1", "never"]
+    assert rows["sms-2013test-A.tsv"][2] == (FIXTURE / "SHA256SUMS").read_text().split()[0]
+    assert "kept 11" in text and "kept: negative 3, neutral 4, positive 4" in text
+    assert "in TweetEval's test split (before dropping): 1" in text
+
+
 @pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data/tweet-sentiment is not here")
 def test_the_shared_files_match_the_pinned_sums() -> None:
     sums, origin = tweets.expected_sums(SHARED / "semeval2013-2016")
