@@ -200,6 +200,12 @@ def source_recovered(session: Session, config: AlertsConfig, name: str, *, now: 
     return resolve(session, config, source_subject(name), kinds, now=now, why="a poll succeeded")
 
 
+def _last_all_failed(session: Session, newest_first: sa.Select[Any], wanted: int, failed: object) -> bool:
+    """Whether the `wanted` newest finished outcomes (states, newest first) are all `failed`."""
+    last = list(session.scalars(newest_first.limit(wanted)))
+    return len(last) == wanted and all(state == failed for state in last)
+
+
 def reply_failed(session: Session, config: AlertsConfig, source_id: int, name: str, *, auth: bool,
                  error: str, now: datetime) -> Alert | None:
     """A reply failed for good. Refused credentials alert at once; otherwise when the sender's last
@@ -212,10 +218,9 @@ def reply_failed(session: Session, config: AlertsConfig, source_id: int, name: s
                               "replies from their cases",
                           details={"sender": name, "error": error})
     wanted = config.operational.sender_failures
-    last = list(session.scalars(
-        sa.select(Reply.state).where(Reply.source_id == source_id, Reply.state.in_([ReplyState.sent, ReplyState.failed]))
-        .order_by(Reply.updated_at.desc(), Reply.id.desc()).limit(wanted)))
-    if len(last) < wanted or any(s != ReplyState.failed for s in last):
+    if not _last_all_failed(session, sa.select(Reply.state).where(
+            Reply.source_id == source_id, Reply.state.in_([ReplyState.sent, ReplyState.failed]))
+            .order_by(Reply.updated_at.desc(), Reply.id.desc()), wanted, ReplyState.failed):
         return None
     return open_alert(session, config, "sender_failing", subject,
                       f"sender {name}: the last {wanted} replies failed; the latest: {error}", now=now,
@@ -243,13 +248,11 @@ def notification_failed(session: Session, config: AlertsConfig, notification: No
     if notification.channel not in {c.name for c in config.channels}:
         return None  # a message left for a channel since removed from the config: nothing to fix there
     wanted = config.operational.channel_failures
-    last = list(session.scalars(
-        sa.select(Notification.state)
-        .where(Notification.channel == notification.channel,
-               Notification.state.in_([DeliveryState.sent, DeliveryState.failed]))
-        .order_by(sa.func.coalesce(Notification.sent_at, Notification.created_at).desc(), Notification.id.desc())
-        .limit(wanted)))
-    if len(last) < wanted or any(s != DeliveryState.failed for s in last):
+    if not _last_all_failed(session, sa.select(Notification.state).where(
+            Notification.channel == notification.channel,
+            Notification.state.in_([DeliveryState.sent, DeliveryState.failed]))
+            .order_by(sa.func.coalesce(Notification.sent_at, Notification.created_at).desc(), Notification.id.desc()),
+            wanted, DeliveryState.failed):
         return None
     name = notification.channel
     return open_alert(session, config, "channel_failing", channel_subject(name),

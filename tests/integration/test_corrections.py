@@ -14,12 +14,12 @@ from core.models import AuditEntry, Case, CaseStatus, Correction, Mention, Score
 from core.store import record_scores, store_batch
 from core.users import add_user, operator, parse_role
 from responder.queue import CaseFilters, list_cases
-from sentiment.data import Example
 from sentiment.examples import EXAMPLE_MIN_SIMILARITY, Examples, LabelledText
 from sentiment.heads import load_heads
 from sentiment.job import _with_examples, labelled_examples, train_command
 from sentiment.postprocess import ScoreResult
 from sentiment.scorer import ScoreInput, Scorer
+from tests.fakes.corpora import RATED
 
 T = datetime(2026, 3, 2, 12, tzinfo=timezone.utc)
 
@@ -45,19 +45,6 @@ def test_corrections_are_checked_stored_and_audited(db) -> None:
 
 # -- what the next training run learns from intent and topic corrections ------------------------
 
-RATED = {  # a tiny stand-in for the rated corpora: (rater mean on -4..+4, text)
-    corpus: [Example(corpus, f"{corpus}{i}", mean, text) for i, (mean, text) in enumerate(rows)]
-    for corpus, rows in {
-        "tweets": [(3.0, "I love it, wonderful"), (2.5, "great service, thank you"), (2.8, "amazing, so happy"),
-                   (-3.0, "terrible, I hate it"), (-2.6, "awful experience, never again"), (0.0, "it is a blue box"),
-                   (0.2, "the train leaves at noon"), (-2.2, "bad and broken"), (2.1, "nice people, good food"),
-                   (0.1, "the shop is on main street")],
-        "amazon": [(2.9, "works perfectly, five stars"), (-2.9, "broke after a day, useless"),
-                   (0.0, "it comes in a box of ten"), (2.2, "very good value"), (-2.4, "cheap and flimsy"),
-                   (0.3, "the cable is two metres long"), (2.6, "my kids love it"), (-2.0, "stopped working"),
-                   (0.0, "sold in three colours"), (1.8, "does the job well")],
-    }.items()
-}
 CONF = SentimentConfig(max_length=64, batch_size=16,
                        topics={"outage": "service down, not working, cannot log in, app crashes, site unreachable",
                                "lost luggage": "bag missing, delayed or damaged"},

@@ -12,26 +12,15 @@ from typing import Any
 import pytest
 
 from core.config import CorporaConfig, SentimentConfig
-from sentiment.data import Example, split
+from sentiment.data import split
 from sentiment.heads import load_heads
 from sentiment.job import train_command
 from sentiment.train import MIX, TWEET_WEIGHT
+from tests.fakes.corpora import RATED
 from tests.fakes.encoder import HashingEncoder
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "tweet-sentiment"
 T = datetime(2026, 12, 3, 12, 0, tzinfo=timezone.utc)
-ROWS = {  # (rater mean on -4..+4, text), ten per corpus so the 20 % held out keeps two
-    "tweets": [(3.0, "I love it, wonderful"), (2.5, "great service, thank you"), (2.8, "amazing, so happy"),
-               (-3.0, "terrible, I hate it"), (-2.6, "awful experience, never again"), (0.0, "it is a blue box"),
-               (0.2, "the train leaves at noon"), (-2.2, "bad and broken"), (2.1, "nice people, good food"),
-               (0.1, "the shop is on main street")],
-    "amazon": [(2.9, "works perfectly, five stars"), (-2.9, "broke after a day, useless"),
-               (0.0, "it comes in a box of ten"), (2.2, "very good value"), (-2.4, "cheap and flimsy"),
-               (0.3, "the cable is two metres long"), (2.6, "my kids love it"), (-2.0, "stopped working"),
-               (0.0, "sold in three colours"), (1.8, "does the job well")],
-}
-RATED = {corpus: [Example(corpus, f"{corpus}{i}", mean, text) for i, (mean, text) in enumerate(rows)]
-         for corpus, rows in ROWS.items()}
 
 
 def conf(semeval: Path | None, tweeteval: Path | None = None) -> SentimentConfig:
