@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Iterator
 
 import pytest
 import sqlalchemy as sa
@@ -14,6 +16,21 @@ from core.models import Source
 from listener.jobs import Runtime, install_runtime
 from listener.sandbox import FaultKind, Sandbox
 from listener.scheduler import build_scheduler, schedule_polls
+
+
+@contextmanager
+def paused_scheduler(tmp_path: Path, yaml: str) -> Iterator[tuple[Path, Any, Any]]:
+    """(config path, settings, a started but paused scheduler) for `yaml` added to a fresh SQLite site."""
+    path = tmp_path / "config.yaml"
+    path.write_text(f"database:\n  url: sqlite:///{tmp_path / 'e.db'}\n{yaml}")
+    settings = load_config(path, env={})
+    Database.open(settings.database.url).dispose()
+    scheduler = build_scheduler(settings)
+    scheduler.start(paused=True)
+    try:
+        yield path, settings, scheduler
+    finally:
+        scheduler.shutdown(wait=False)
 
 
 def config_for(tmp_path: Path, sb: Sandbox) -> Path:
@@ -69,21 +86,13 @@ def test_a_hanging_source_does_not_delay_another_and_jobs_persist(tmp_path: Path
 def test_nightly_training_is_scheduled_only_when_configured(tmp_path: Path) -> None:
     from listener.scheduler import schedule_training
 
-    path = tmp_path / "config.yaml"
-    path.write_text(f"database:\n  url: sqlite:///{tmp_path / 'e.db'}\nsentiment:\n  train_at: '03:30'\n")
-    settings = load_config(path, env={})
-    Database.open(settings.database.url).dispose()
-    scheduler = build_scheduler(settings)
-    scheduler.start(paused=True)
-    try:
+    with paused_scheduler(tmp_path, "sentiment:\n  train_at: '03:30'\n") as (path, settings, scheduler):
         assert schedule_training(scheduler, settings, str(path)) == "train"
         job = scheduler.get_job("train")
         assert (job.next_run_time.hour, job.next_run_time.minute) == (3, 30)
         off = load_config(path, env={"EARFUL_SENTIMENT__TRAIN_AT": "null"})
         assert schedule_training(scheduler, off, str(path)) is None
         assert scheduler.get_job("train") is None
-    finally:
-        scheduler.shutdown(wait=False)
 
 
 def test_the_scorer_role_schedules_the_reply_embeddings_at_the_configured_interval(
@@ -120,14 +129,7 @@ def test_the_brands_class_mixes_are_refreshed_on_a_schedule_only_while_adaptatio
 
     from listener.scheduler import EXCLUSIVE, schedule_priors
 
-    path = tmp_path / "config.yaml"
-    path.write_text(f"database:\n  url: sqlite:///{tmp_path / 'e.db'}\n"
-                    "sentiment:\n  adaptation: {interval_seconds: 1800}\n")
-    settings = load_config(path, env={})
-    Database.open(settings.database.url).dispose()
-    scheduler = build_scheduler(settings)
-    scheduler.start(paused=True)
-    try:
+    with paused_scheduler(tmp_path, "sentiment:\n  adaptation: {interval_seconds: 1800}\n") as (path, settings, scheduler):
         assert schedule_priors(scheduler, settings, str(path)) == "priors"
         job = scheduler.get_job("priors")
         assert job.trigger.interval == timedelta(seconds=1800)
@@ -136,5 +138,3 @@ def test_the_brands_class_mixes_are_refreshed_on_a_schedule_only_while_adaptatio
         off = load_config(path, env={"EARFUL_SENTIMENT__ADAPTATION__ENABLED": "false"})
         assert schedule_priors(scheduler, off, str(path)) is None
         assert scheduler.get_job("priors") is None
-    finally:
-        scheduler.shutdown(wait=False)
