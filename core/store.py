@@ -46,6 +46,16 @@ def dialect_insert(session: Session, model: Any) -> Any:
     return insert(getattr(model, "__table__", model))
 
 
+def upsert_replacing(session: Session, model: Any, keys: Sequence[str], rows: Sequence[dict[str, Any]]) -> None:
+    """Insert `rows` (dicts with the same keys), a row whose `keys` already exist replacing every other
+    column, in chunks."""
+    stmt = dialect_insert(session, model)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(keys), set_={k: getattr(stmt.excluded, k) for k in rows[0] if k not in keys})
+    for chunk in chunks(rows):
+        session.execute(stmt, list(chunk))
+
+
 def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
     """`items` in slices of at most `size` (bound-parameter lists and batched writes)."""
     for start in range(0, len(items), size):
@@ -281,13 +291,7 @@ def record_scores(session: Session, results: Sequence[Any], *, now: datetime) ->
     ]
     if not rows:
         return 0
-    stmt = dialect_insert(session, Score)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["mention_id", "model_version"],
-        set_={k: getattr(stmt.excluded, k) for k in rows[0] if k not in ("mention_id", "model_version")},
-    )
-    for chunk in chunks(rows):
-        session.execute(stmt, list(chunk))
+    upsert_replacing(session, Score, ("mention_id", "model_version"), rows)
     table = Mention.__table__
     session.execute(
         sa.update(table)
@@ -333,10 +337,5 @@ def record_brand_priors(session: Session, estimates: Sequence[Any], *, now: date
     ]
     if not rows:
         return 0
-    stmt = dialect_insert(session, BrandPriors)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["brand_id", "model_version"],
-        set_={k: getattr(stmt.excluded, k) for k in rows[0] if k not in ("brand_id", "model_version")},
-    )
-    session.execute(stmt, rows)
+    upsert_replacing(session, BrandPriors, ("brand_id", "model_version"), rows)
     return len(rows)
