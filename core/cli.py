@@ -518,9 +518,12 @@ def eval_(
                                             "brand column) instead of the whole file's."),
     no_adapt: bool = typer.Option(False, "--no-adapt", help="Only the model's own labels, not adapted to the "
                                   "file's class mix (sentiment.adaptation)."),
+    heads: Optional[Path] = typer.Option(None, "--heads", help="Evaluate these heads (a .npz that earful train "
+                                         "wrote) instead of the version sentiment/heads/CURRENT names."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
 ) -> None:
-    """Measure the current model and VADER on your own labelled mentions, or on TweetEval."""
+    """Measure the current model and VADER on your own labelled mentions, or on TweetEval, with the
+    calibration of the model's probabilities (expected calibration error before and after its temperature)."""
     from sentiment.job import evaluate_csv, evaluate_tweeteval
     from sentiment.scorer import Scorer
 
@@ -538,7 +541,10 @@ def eval_(
                                f"benchmark from {TWEETEVAL_SOURCE} and set the key to its folder")
         if group_col and file is None:
             raise InvalidInput("--group-col names a column of FILE; --tweeteval has none")
-        scorer = Scorer.from_settings(settings.sentiment)
+        if heads is not None and not (heads.suffix == ".npz" and heads.is_file()):
+            raise InvalidInput(f"--heads {heads}: no such heads file; give a <version>.npz that `earful train` wrote")
+        scorer = (Scorer.from_settings(settings.sentiment) if heads is None
+                  else Scorer.from_settings(settings.sentiment, heads.stem, heads_dir=heads.parent))
         # Adapted as production adapts one brand's stream: the file's rows (or each group) are the stream.
         adaptation = None if no_adapt else settings.sentiment.adaptation
         with progress_bars() as report:
@@ -578,6 +584,10 @@ def print_evaluation(result: dict[str, Any]) -> None:
     adaptation = result.get("adaptation")
     if adaptation:
         out.print(adaptation_summary(adaptation), highlight=False, markup=False)
+    calibration = result.get("calibration")
+    if calibration and calibration.get("measured"):
+        out.print(calibration_summary(calibration), highlight=False, markup=False)
+        out.print(reliability_table(calibration))
     for name in shown:
         r = result[name]
         per_class = Table("class", "precision", "recall", "F1", "support", title=f"{names[name]}: per class")
@@ -602,6 +612,38 @@ def adaptation_summary(adaptation: dict[str, Any]) -> str:
         lines.append(f"  {g['name'] or '(empty)'}: {g['n']} rows, "
                      + (f"estimated mix {mix(g['mix'])}" if g["adapted"] else "too few rows, not adapted"))
     return "\n".join(lines)
+
+
+def calibration_summary(calibration: dict[str, Any]) -> str:
+    """`earful eval`'s calibration figures in one paragraph: the temperature, where it was fitted,
+    and ECE, classwise ECE and NLL without it (T = 1) and with it."""
+    t, before, after = calibration["temperature"], calibration["before"], calibration["after"]
+    where = calibration.get("fitted_on")
+    source = (f"fitted by earful train on the {where['split']} split, {where['n']:,} texts" if where
+              else "these heads carry no fitted temperature: trained before calibration, or on too few held-out texts")
+    return (f"calibration of the model's own probabilities ({calibration['binning']}): temperature {t:.4g} "
+            f"({source}); ECE {before['ece']:.4f} before (T = 1), {after['ece']:.4f} after; classwise ECE "
+            f"{before['classwise_ece']:.4f} before, {after['classwise_ece']:.4f} after; NLL {before['nll']:.4f} "
+            f"before, {after['nll']:.4f} after")
+
+
+def reliability_table(calibration: dict[str, Any]) -> Table:
+    """Each bin of the top probability: how many texts, their mean top probability and how many of
+    them the model got right, at T = 1 and at the heads' temperature."""
+    bins: dict[float, dict[str, Any]] = {}
+    for when in ("before", "after"):
+        for b in calibration[when]["reliability"]:
+            bins.setdefault(b["lower"], {"upper": b["upper"]})[when] = b
+    table = Table("top probability", "n before", "confidence before", "accuracy before", "n after",
+                  "confidence after", "accuracy after", title="reliability (the model's own probabilities)")
+    for lower in sorted(bins):
+        row = bins[lower]
+        cells = [f"{lower:.3f}-{row['upper']:.3f}"]
+        for when in ("before", "after"):
+            b = row.get(when)
+            cells += [str(b["n"]), f"{b['confidence']:.4f}", f"{b['accuracy']:.4f}"] if b else ["0", "", ""]
+        table.add_row(*cells)
+    return table
 
 
 @app.command()

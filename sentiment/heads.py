@@ -5,7 +5,8 @@ Sentiment is the average of two probability estimates: a small ensemble of one-h
 uni/bigrams. Valence is a ridge regression on the MLP's input. Everything is plain numpy at scoring
 time; the heads live in one compressed `.npz` per version under `sentiment/heads/`, and the file
 `sentiment/heads/CURRENT` names the version in use. A version also carries the staff-labelled
-intent and topic examples it was trained with (sentiment.examples).
+intent and topic examples it was trained with (sentiment.examples), and the temperature that
+calibrates its sentiment probabilities (`meta["calibration"]`, sentiment.calibration).
 """
 
 from __future__ import annotations
@@ -44,6 +45,17 @@ class Heads:
         p_mlp = np.mean([_softmax(np.maximum(dense @ w1 + b1, 0.0) @ w2 + b2) for w1, b1, w2, b2 in self.mlps], axis=0)
         p_bow = _softmax(np.asarray(bow @ self.bow_coef.T.astype(np.float32)) + self.bow_intercept)
         return np.log(np.clip(self.mix * p_mlp + (1.0 - self.mix) * p_bow, 1e-9, 1.0))
+
+    @property
+    def temperature(self) -> float:
+        """What the sentiment logits are divided by before the softmax (sentiment.calibration),
+        fitted on the held-out split by `earful train`; 1 for heads trained before calibration."""
+        fitted = (self.meta.get("calibration") or {}).get("temperature")
+        return float(fitted) if fitted else 1.0
+
+    def calibrated_logits(self, dense: np.ndarray, bow: sp.csr_matrix) -> np.ndarray:
+        """`sentiment_logits` divided by the temperature: their softmax is the calibrated probabilities."""
+        return self.sentiment_logits(dense, bow) / self.temperature
 
     def valence_raw(self, dense: np.ndarray) -> np.ndarray:
         """Predicted rater mean on -4..+4 (postprocess scales and clips it)."""

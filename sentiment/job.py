@@ -241,20 +241,34 @@ def evaluate_labelled(texts: Sequence[str], labels: Sequence[str], scorer: Any, 
 
     `scorer` needs `labels(texts) -> list[str]` and `version` (sentiment.scorer.Scorer has both).
     The model labels the texts `EVAL_CHUNK` at a time, so `on_progress` hears ("scoring", done, n).
-    With `adaptation` (`sentiment.adaptation`) and a scorer with `probabilities` and `base_priors`,
-    "adapted" holds the figures adapted per group (sentiment.adaptation.adapted_figures).
+    With `logits` and `temperature` (sentiment.scorer.Scorer), "calibration" holds the model's own
+    probabilities' ECE at temperature 1 ("before") and at the heads' temperature ("after"), from the
+    same pass (`calibration_of`). With `adaptation` (`sentiment.adaptation`) and a scorer with
+    `probabilities` and `base_priors`, "adapted" holds the figures adapted per group
+    (sentiment.adaptation.adapted_figures), from the calibrated probabilities.
     """
+    from sentiment.calibration import softmax
+
     texts = list(texts)
     started = time.perf_counter()
     predicted: list[str] = []
-    probs = []
-    adapts = adaptation is not None and hasattr(scorer, "probabilities")  # a stand-in may give labels only
+    probs, logits = [], []
+    # A stand-in may give labels only, or probabilities without logits.
+    gives_logits = hasattr(scorer, "logits")
+    gives_probabilities = gives_logits or hasattr(scorer, "probabilities")
+    adapts = adaptation is not None and gives_probabilities
+    temperature = float(getattr(scorer, "temperature", 1.0))
     for start in range(0, len(texts), EVAL_CHUNK):
-        if adapts:
-            probs.append(scorer.probabilities(texts[start:start + EVAL_CHUNK]))
+        chunk = texts[start:start + EVAL_CHUNK]
+        if gives_logits:
+            logits.append(scorer.logits(chunk))
+            probs.append(softmax(logits[-1], temperature))  # what scorer.probabilities returns
+        elif gives_probabilities:
+            probs.append(scorer.probabilities(chunk))
+        if gives_probabilities:
             predicted += [LABELS[i] for i in probs[-1].argmax(axis=1)]
         else:
-            predicted += scorer.labels(texts[start:start + EVAL_CHUNK])
+            predicted += scorer.labels(chunk)
         if on_progress is not None:
             on_progress("scoring", len(predicted), len(texts))
     model_seconds = time.perf_counter() - started
@@ -266,6 +280,15 @@ def evaluate_labelled(texts: Sequence[str], labels: Sequence[str], scorer: Any, 
     baseline = classification_report(labels, vader)
     baseline["texts_per_s"] = round(len(texts) / max(vader_seconds, 1e-9), 1)
     result = {"n": len(texts), "model_version": scorer.version, "model": model, "vader": baseline}
+    if gives_probabilities:
+        if logits:
+            found, used = np.vstack(logits), temperature
+        else:  # a stand-in without logits (or no texts): its probabilities are its logits, at temperature 1
+            found = np.log(np.clip(np.vstack(probs), 1e-12, 1.0)) if probs else np.zeros((0, len(LABELS)))
+            used = 1.0
+        result["calibration"] = calibration_of(found, labels, used, getattr(scorer, "calibration", None))
+    else:
+        result["calibration"] = {"measured": False, "why": "this scorer gives labels, not probabilities"}
     if adaptation is not None and not adapts:
         result["adaptation"] = {"applied": False, "why": "this scorer gives labels, not probabilities"}
     elif adaptation is not None:
@@ -276,6 +299,19 @@ def evaluate_labelled(texts: Sequence[str], labels: Sequence[str], scorer: Any, 
         if result["adapted"] is not None:
             result["adapted"]["texts_per_s"] = model["texts_per_s"]  # the same pass, plus milliseconds of EM
     return result
+
+
+def calibration_of(logits: np.ndarray, labels: Sequence[str], temperature: float,
+                   fitted: dict[str, Any] | None) -> dict[str, Any]:
+    """`earful eval`'s "calibration": ECE, classwise ECE, NLL and the reliability table of
+    softmax(logits) ("before") and softmax(logits / temperature) ("after", what the scorer returns),
+    and the split the heads' temperature was fitted on (`fitted`: their meta["calibration"]; None,
+    or too few held-out texts to fit one: T = 1)."""
+    from sentiment.calibration import before_and_after
+
+    gold = np.array([LABELS.index(label) for label in labels], dtype=int)
+    return {"measured": True, **before_and_after(logits, gold, temperature),
+            "fitted_on": fitted.get("fitted_on") if fitted and fitted.get("fitted", True) else None}
 
 
 # -- corrections ---------------------------------------------------------------------------------
@@ -361,7 +397,9 @@ def train_command(
     (`sentiment.data.load_corpora`, downloaded once) with others of the same shape (tests). The
     SemEval tweets of `conf.corpora.semeval` (sentiment.tweets) join them, 10 % held out as the
     corpus "semeval"; without them training goes on, logs why the model is weaker and returns that
-    as `weaker`, and heads that learnt from tweets are not replaced by heads that did not. Sentiment
+    as `weaker`, and heads that learnt from tweets are not replaced by heads that did not. The held-out
+    splits are also the development split the heads' temperature is fitted on (sentiment.calibration);
+    the result's "calibration" says what it is and the ECE before and after. Sentiment
     corrections are weighted training examples; intent and topic corrections become the labelled
     examples of the zero-shot intent and topics (sentiment.examples). Returns what happened as plain data.
     `on_progress` hears each step begin (step, 0, 1) and end (step, 1, 1), and the re-scoring's counts.
@@ -394,7 +432,10 @@ def train_command(
     # Named by what it learnt from too: scorers reload the heads when CURRENT names another version.
     version = new_version(now, f"{len(train)}:{len(tweets)}:{len(corrections)}:{conf.model}:{corrections!r}:{labelled!r}")
     step("training the heads", 0)
-    heads = train_heads(encoder, train, corrections, tweets=tweets, version=version, cache_dir=cache_dir / "embeddings")
+    # Calibrated on the held-out splits (the VADER corpora's and the SemEval 10 %; never TweetEval): one
+    # temperature leaves every label, and so the gate's held-out macro-F1, as it was.
+    heads = train_heads(encoder, train, corrections, tweets=tweets, dev=heldout, version=version,
+                        cache_dir=cache_dir / "embeddings")
     heads.examples = Examples.encode(encoder, labelled)
     step("training the heads", 1)
     step("held-out scores", 0)
@@ -428,6 +469,7 @@ def train_command(
         "labelled_examples": len(heads.examples),
         "examples_only": used is not None and not accepted,  # the current heads, with the new examples
         "heldout": scores,
+        "calibration": heads.meta["calibration"],
         "current_heldout": current_scores,
         "corrections": len(corrections),
         "tweets": heads.meta["tweets"],

@@ -4,12 +4,15 @@
 `ScoreResult`s; anything with the same `version` attribute and `score` method (a fake in tests) can
 stand in for it. Beside the sentiment heads it reads the complaint head (sentiment.intent, its own
 file next to the heads) and scores topics by their descriptions and examples (sentiment.topics).
+The sentiment logits are divided by the heads' temperature before the softmax, so every probability
+it returns, the model's own (`raw_p_*`) and the adapted ones (`p_*`), is calibrated.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Mapping, Protocol, Sequence
 
 import numpy as np
@@ -18,7 +21,7 @@ from sentiment import features, postprocess
 from sentiment.adaptation import base_priors
 from sentiment.encoder import BatchedEncoder, encoder_from_settings
 from sentiment.examples import NO_SIMILARITY, Examples, blend
-from sentiment.heads import Heads, load_heads
+from sentiment.heads import HEADS_DIR, Heads, load_heads
 from sentiment.intent import ComplaintHead, load_complaint_head
 from sentiment.postprocess import INTENT_DESCRIPTIONS, ScoreResult, UrgencyPolicy
 from sentiment.priors import adjust
@@ -42,7 +45,7 @@ class ScoreInput:
 class Forward:
     """Stage-2 output for a batch: every number postprocess needs."""
 
-    logits: np.ndarray  # (n, 3)
+    logits: np.ndarray  # (n, 3) the heads' sentiment logits divided by their temperature (calibrated)
     valence_raw: np.ndarray  # (n,)
     intent_sims: np.ndarray  # (n, len(intents))
     topic_sims: np.ndarray  # (n, len(topics)): scores against descriptions and examples (sentiment.topics)
@@ -74,6 +77,10 @@ class Scorer:
         self.encoder = encoder
         self.heads = heads
         self.version = heads.version
+        # Every probability the scorer returns is softmax(logits / temperature) (sentiment.calibration),
+        # and the base priors adaptation divides out were measured with it (sentiment.train).
+        self.temperature = heads.temperature
+        self.calibration = heads.meta.get("calibration")
         # The class mix the heads' probabilities carry; adapting a mention to its brand's mix needs it.
         self.base_priors = base_priors(heads) if adapt else None
         if adapt and self.base_priors is None:
@@ -95,9 +102,10 @@ class Scorer:
         self.topic_names = self.topic_model.names
 
     @classmethod
-    def from_settings(cls, conf: object, heads_version: str | None = None) -> Scorer:
-        """Build from a `SentimentConfig` section (core.config): its runtime, quantisation and heads."""
-        return cls.with_heads(encoder_from_settings(conf), load_heads(heads_version), conf)
+    def from_settings(cls, conf: object, heads_version: str | None = None, *, heads_dir: Path | None = None) -> Scorer:
+        """Build from a `SentimentConfig` section (core.config): its runtime, quantisation and heads
+        (the version `CURRENT` names, or `heads_version`, in `heads_dir` or sentiment/heads/)."""
+        return cls.with_heads(encoder_from_settings(conf), load_heads(heads_version, folder=heads_dir or HEADS_DIR), conf)
 
     @classmethod
     def with_heads(cls, encoder: BatchedEncoder, heads: Heads, conf: object) -> Scorer:
@@ -129,7 +137,7 @@ class Scorer:
             else:
                 corrected = self.examples.corrected_intents(sims)
         return Forward(
-            logits=self.heads.sentiment_logits(dense, bow),
+            logits=self.heads.calibrated_logits(dense, bow),
             valence_raw=self.heads.valence_raw(dense),
             intent_sims=intent_sims,
             topic_sims=self.topic_model.scores(emb),
@@ -137,23 +145,23 @@ class Scorer:
             corrected_intents=corrected,
         )
 
-    def probabilities(self, texts: Sequence[str]) -> np.ndarray:
-        """The model's own sentiment probabilities (n, 3), before any adaptation (evaluation)."""
+    def logits(self, texts: Sequence[str]) -> np.ndarray:
+        """The heads' sentiment logits (n, 3) before the temperature: `earful eval` measures the
+        calibration with and without it from one pass."""
         if not texts:
             return np.zeros((0, len(postprocess.LABELS)))
         emb = self.encoder.encode(texts)
         dense = np.hstack([emb, features.vader_features(texts)])
         bow = features.tfidf(features.hashed_counts(texts), self.heads.idf)
-        return _softmax_rows(self.heads.sentiment_logits(dense, bow))
+        return self.heads.sentiment_logits(dense, bow)
+
+    def probabilities(self, texts: Sequence[str]) -> np.ndarray:
+        """The model's own (calibrated) sentiment probabilities (n, 3), before any adaptation (evaluation)."""
+        return _softmax_rows(self.logits(texts) / self.temperature)
 
     def labels(self, texts: Sequence[str]) -> list[str]:
-        """Sentiment labels only (evaluation)."""
-        if not texts:
-            return []
-        emb = self.encoder.encode(texts)
-        dense = np.hstack([emb, features.vader_features(texts)])
-        bow = features.tfidf(features.hashed_counts(texts), self.heads.idf)
-        return [postprocess.LABELS[i] for i in self.heads.sentiment_logits(dense, bow).argmax(axis=1)]
+        """Sentiment labels only (evaluation); the temperature never changes them."""
+        return [postprocess.LABELS[i] for i in self.logits(texts).argmax(axis=1)]
 
     def score(self, items: Sequence[ScoreInput]) -> list[ScoreResult]:
         if not items:
@@ -171,7 +179,8 @@ class Scorer:
         results = []
         for item, own, probs, valence_raw, intent_sims, topic_sims, complaint, staff_said in rows:
             # The label and urgency read the probabilities adapted to the brand's mix (equal to the
-            # model's own when the mention has none).
+            # model's own when the mention has none); both are calibrated, so urgency's p_negative >= 0.5
+            # means an even chance (sentiment.calibration).
             label, (p_neg, p_neu, p_pos) = postprocess.sentiment_from_probabilities(probs)
             val = postprocess.valence(valence_raw)
             intent = postprocess.intent(dict(zip(self.intent_names, intent_sims)), item.text, p_complaint=complaint,

@@ -10,10 +10,15 @@ when configured, join the rated corpora as labelled examples without a valence, 
 `TWEET_WEIGHT` of a rated example in the loss: at full weight their 43k tweets pulled the heads away
 from the review and editorial corpora (docs/model.md, "Choosing the mix").
 
+The mixed probabilities are over-confident, so a temperature is fitted on the development split
+(the held-out splits `earful train` already makes, never TweetEval) by minimising its NLL, and
+stored with the expected calibration error before and after as `calibration` in the heads file
+(sentiment.calibration); the scorer divides the logits by it.
+
 The MLP ensemble learns the training mix of classes; the bag-of-words model is class-balanced. What
-the mixed probabilities assume about the class priors is measured after fitting, as their mean over
-the training rows, and stored as `class_priors` in the heads file: prior adaptation to a brand's own
-mix starts from it.
+the calibrated probabilities (the temperature applied) assume about the class priors is measured
+after fitting, as their mean over the training rows, and stored as `class_priors` in the heads
+file: prior adaptation to a brand's own mix starts from it.
 """
 
 from __future__ import annotations
@@ -23,11 +28,11 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol, Sequence
+from typing import Any, Mapping, Protocol, Sequence
 
 import numpy as np
 
-from sentiment import features
+from sentiment import calibration, features
 from sentiment.data import Example
 from sentiment.encoder import Encoder
 from sentiment.heads import Heads
@@ -41,6 +46,9 @@ MIX = 0.7  # weight of the MLP ensemble against the bag of words in the heads tr
 TWEET_WEIGHT = 0.35  # what one SemEval tweet counts in the loss, against one rated example
 BOW_C = 4.0
 RIDGE_ALPHA = 1.0
+# Fewer held-out texts than this leave the temperature at 1: on a handful of texts the NLL minimum
+# runs to an end of the search (a split the model gets all right sends T towards 0).
+MIN_CALIBRATION_TEXTS = 100
 
 
 class Rated(Protocol):
@@ -60,6 +68,16 @@ class Labelled:
     mean: float | None = None  # rater mean on -4..+4 when known (valence target)
     weight: int = 1  # rows it takes in the training set (corrections: sentiment.correction_weight)
     loss_weight: float = 1.0  # what each of its rows counts in the loss (SemEval tweets: TWEET_WEIGHT)
+
+
+@dataclass(frozen=True, slots=True)
+class DevSplit:
+    """The development split the temperature is fitted on: the held-out texts of every corpus."""
+
+    dense: np.ndarray  # dense_features of the texts
+    texts: list[str]
+    labels: list[str]
+    corpora: dict[str, int]  # texts per held-out corpus, in order
 
 
 def embed(encoder: Encoder, texts: Sequence[str], cache_dir: Path | None) -> np.ndarray:
@@ -105,8 +123,10 @@ def effective_priors(probabilities: np.ndarray, weights: np.ndarray) -> list[flo
 
 
 def fit_heads(
-    dense: np.ndarray, texts: Sequence[str], items: Sequence[Labelled], *, version: str, encoder_name: str
+    dense: np.ndarray, texts: Sequence[str], items: Sequence[Labelled], *, version: str, encoder_name: str,
+    dev: DevSplit | None = None,
 ) -> Heads:
+    """Heads fitted on `items`; with `dev`, calibrated on it (`calibrate`), else at temperature 1."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.neural_network import MLPClassifier
 
@@ -144,14 +164,44 @@ def fit_heads(
         version=version, encoder=encoder_name, mlps=mlps, bow_coef=bow_coef, bow_intercept=bow_intercept, idf=idf,
         valence_coef=coef.astype(np.float32), valence_intercept=float(target.mean() - mu @ coef), mix=MIX,
     )
-    probabilities = np.exp(heads.sentiment_logits(x, bow))
-    heads.meta = {"examples": len(items), "rows": int(len(rows)), "class_balanced": False,
-                  # What the probabilities assume (prior adaptation divides them out), and the mix they learnt from.
-                  "class_priors": effective_priors(probabilities, loss), "training_distribution": distribution(y, loss),
-                  "class_priors_note": "mean of the heads' probabilities over the loss-weighted training rows: the MLP "
-                                       "ensemble learns the training mix, the bag of words is class-balanced",
-                  "tweet_weight": TWEET_WEIGHT}
+    heads.meta = {"calibration": calibrate(heads, dev) if dev is not None and dev.texts else None}
+    # After the temperature: the priors must be those of the probabilities the scorer returns.
+    probabilities = calibration.softmax(heads.sentiment_logits(x, bow), heads.temperature)
+    heads.meta |= {"examples": len(items), "rows": int(len(rows)), "class_balanced": False,
+                   # What the probabilities assume (prior adaptation divides them out), and the mix they learnt from.
+                   "class_priors": effective_priors(probabilities, loss), "training_distribution": distribution(y, loss),
+                   "class_priors_note": "mean of the heads' calibrated probabilities (the temperature applied) over the "
+                                        "loss-weighted training rows: the MLP ensemble learns the training mix, the bag "
+                                        "of words is class-balanced",
+                   "tweet_weight": TWEET_WEIGHT}
     return heads
+
+
+def calibrate(heads: Heads, dev: DevSplit) -> dict[str, Any]:
+    """The temperature minimising the NLL of `dev`'s gold labels, with the ECE, classwise ECE and
+    NLL at temperature 1 and at it (sentiment.calibration), for `meta["calibration"]`. Below
+    `MIN_CALIBRATION_TEXTS` the temperature stays 1 and "fitted" is False."""
+    bow = features.tfidf(features.hashed_counts(dev.texts), heads.idf)
+    logits = heads.sentiment_logits(dev.dense, bow)
+    gold = np.array([LABELS.index(label) for label in dev.labels])
+    fitted = len(gold) >= MIN_CALIBRATION_TEXTS
+    temperature = round(calibration.fit_temperature(logits, gold), 6) if fitted else 1.0
+    if not fitted:
+        log.warning("only %d held-out texts: the temperature stays 1 (at least %d are needed to fit it)", len(gold),
+                    MIN_CALIBRATION_TEXTS)
+    figures = calibration.before_and_after(logits, gold, temperature)
+    before, after = figures["before"], figures["after"]
+    return {
+        "method": "temperature scaling (Guo et al. 2017): softmax(logits / T), T minimising the NLL of the "
+                  "development split",
+        "temperature": temperature, "fitted": fitted, "min_texts": MIN_CALIBRATION_TEXTS,
+        "fitted_on": {"split": "held-out", "corpora": dict(dev.corpora), "n": len(dev.texts)},
+        "bins": figures["bins"], "binning": figures["binning"],
+        "ece_before": before["ece"], "ece_after": after["ece"],
+        "classwise_ece_before": before["classwise_ece"], "classwise_ece_after": after["classwise_ece"],
+        "nll_before": before["nll"], "nll_after": after["nll"],
+        "reliability_before": before["reliability"], "reliability_after": after["reliability"],
+    }
 
 
 def _full_classes(values: np.ndarray, classes: np.ndarray, axis: int) -> np.ndarray:
@@ -203,11 +253,13 @@ def train_heads(
     corrections: Sequence[Labelled] = (),
     *,
     tweets: Sequence[Rated] = (),
+    dev: Mapping[str, Sequence[Rated]] | None = None,
     version: str,
     cache_dir: Path | None,
 ) -> Heads:
-    """Heads fitted on the rated corpora, the labelled `tweets` (SemEval) and the staff corrections;
-    the corpora's and the tweets' embeddings are cached, the corrections' (few, changing) are not."""
+    """Heads fitted on the rated corpora, the labelled `tweets` (SemEval) and the staff corrections,
+    and calibrated on `dev` (held-out texts by corpus; None or empty: temperature 1). The corpora's,
+    the tweets' and the held-out texts' embeddings are cached, the corrections' (few, changing) are not."""
     items = ([Labelled(e.text, e.label, e.mean) for e in train]
              + [Labelled(t.text, t.label, loss_weight=TWEET_WEIGHT) for t in tweets] + list(corrections))
     texts = [i.text for i in items]
@@ -220,9 +272,26 @@ def train_heads(
     dense = dense_features(np.vstack(parts), texts)
     log.info("training on %d examples (%d rated, %d tweets, %d corrections)", len(items), len(train), len(tweets),
              len(corrections))
-    heads = fit_heads(dense, texts, items, version=version, encoder_name=encoder.name)
+    heads = fit_heads(dense, texts, items, version=version, encoder_name=encoder.name,
+                      dev=dev_split(encoder, dev or {}, cache_dir))
     heads.meta |= {"sources": {"rated": len(train), "tweets": len(tweets), "corrections": len(corrections)}}
     return heads
+
+
+def dev_split(encoder: Encoder, heldout: Mapping[str, Sequence[Rated]], cache_dir: Path | None) -> DevSplit:
+    """The held-out texts of every corpus as one development split, embedded per corpus (the cache
+    keys `heldout_scores` reads too, so the held-out texts are encoded once)."""
+    parts, texts, labels, corpora = [], [], [], {}
+    for corpus, examples in heldout.items():
+        if not examples:
+            continue
+        corpus_texts = [e.text for e in examples]
+        parts.append(embed(encoder, corpus_texts, cache_dir))
+        texts += corpus_texts
+        labels += [e.label for e in examples]
+        corpora[corpus] = len(examples)
+    dense = dense_features(np.vstack(parts), texts) if parts else np.zeros((0, 0), np.float32)
+    return DevSplit(dense, texts, labels, corpora)
 
 
 def summary(scores: dict[str, Any]) -> str:
