@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from core.config import load_config  # noqa: E402
 from sentiment import features  # noqa: E402
+from sentiment.calibration import softmax  # noqa: E402
 from sentiment.data import default_cache_dir, load_corpora, split  # noqa: E402
 from sentiment.heads import Heads, load_heads  # noqa: E402
 from sentiment.job import EVAL_CHUNK  # noqa: E402
@@ -105,7 +106,7 @@ def compare(args: argparse.Namespace) -> None:
         for name, items in held.items():
             texts = [e.text for e in items]
             dense, bow = dense_features(vectors[name], texts), features.tfidf(features.hashed_counts(texts), heads.idf)
-            probabilities = np.exp(heads.sentiment_logits(dense, bow))
+            probabilities = softmax(heads.sentiment_logits(dense, bow), heads.temperature)  # as the scorer returns them
             mean += weights[name] * probabilities.mean(axis=0)
             report = classification_report([e.label for e in items], [LABELS[i] for i in probabilities.argmax(axis=1)])
             print(f"  {name:<9} n {len(items):<5} macro-F1 {report['macro_f1']:.4f}")
