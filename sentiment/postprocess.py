@@ -178,7 +178,9 @@ def urgency(
     """Urgency in 0..1 and the reasons that raised it, strongest first.
 
     `p_negative` is the probability adapted to the brand's class mix when there is one; the reason
-    then names the model's own (`raw_p_negative`) too, so staff see why a mild text ranks high."""
+    then names the model's own (`raw_p_negative`) too, so staff see why a mild text ranks high. Both
+    are calibrated (the scorer divides the logits by the heads' temperature, sentiment.calibration),
+    so negativity counting from p_negative >= 0.5 means from an even chance that the text is negative."""
     parts: list[tuple[float, str]] = []
     negativity = p_negative * max(0.25, -valence) if valence < 0 else p_negative * 0.25
     negativity = min(1.0, p_negative * 0.5 + negativity)
