@@ -651,12 +651,19 @@ def train(
     ctx: typer.Context,
     force: bool = typer.Option(False, "--force", help="Use the new model even if it scores worse on the held-out split."),
     rescore_days: float = typer.Option(7.0, "--rescore-days", help="Re-score mentions of the last N days with a new model."),
+    fine_tune: bool = typer.Option(False, "--fine-tune", help="Instead: fine-tune the encoder end to end with a "
+                                   "sentiment head (sentiment.fine_tune; resumes from its checkpoint) and compare it "
+                                   "with the frozen heads on the held-out split."),
 ) -> None:
     """Retrain the heads on the human-rated corpora, the SemEval tweets (sentiment.corpora.semeval) and staff
     corrections; keep them only if not worse on the held-out split."""
     from core.models import utcnow
     from sentiment.job import train_command
     from sentiment.train import summary
+
+    if fine_tune:
+        print_fine_tune(guarded(lambda: run_fine_tune(ctx.obj.settings(), utcnow())))
+        return
 
     def body() -> dict[str, Any]:
         settings = ctx.obj.settings()
@@ -684,6 +691,78 @@ def train(
     out.print(f"model {result['version']}: {verdict}; {result['corrections']} sentiment corrections and "
               f"{result['labelled_examples']} intent and topic examples used, {result['rescored']} mentions re-scored",
               highlight=False)
+
+
+@contextmanager
+def training_bar(console: Console = err) -> Iterator[Callable[[int, int, float], None]]:
+    """The fine-tuning bar on stderr: steps done of all, the mean loss of the latest steps, the time
+    spent and the estimated time left. A resumed run's bar starts at its checkpoint's step."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("loss {task.fields[loss]}"), TimeElapsedColumn(), TextColumn("ETA"),
+                  TimeRemainingColumn(), console=console) as progress:
+        task: list[Any] = []
+
+        def report(done: int, total: int, loss: float) -> None:
+            if not task:
+                task.append(progress.add_task("fine-tuning", total=total, completed=done - 1, loss="-"))
+            progress.update(task[0], completed=done, total=total, loss=f"{loss:.4f}")
+
+        yield report
+
+
+def run_fine_tune(settings: Settings, now: Any) -> dict[str, Any]:
+    """`earful train --fine-tune`'s work: Ctrl-C (or SIGTERM) asks the run to checkpoint and stop after
+    its current step; a second Ctrl-C stops at once."""
+    import signal
+    import threading
+
+    from sentiment.job import fine_tune_command
+
+    stop = threading.Event()
+
+    def ask_to_stop(signum: int, frame: Any) -> None:
+        err.print("stopping after this step, with a checkpoint (Ctrl-C again to stop at once)", markup=False)
+        stop.set()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    previous = {sig: signal.signal(sig, ask_to_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with training_bar() as report:
+            return fine_tune_command(settings.sentiment, now=now, stop=stop, on_step=report,
+                                     say=lambda text: err.print(text, markup=False, highlight=False, soft_wrap=True))
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def print_fine_tune(result: dict[str, Any]) -> None:
+    """What `earful train --fine-tune` did: where it stopped, or the frozen-vs-fine-tuned table and the verdict."""
+    minutes = result["wall_s"] / 60
+    done = (f"{result['step']} of {result['total_steps']} steps ({result['epochs']:.2f} epochs) on {result['device']}, "
+            f"{minutes:.1f} minutes this run, {result['train_s'] / 60:.1f} minutes of training in all")
+    if result["weaker"]:
+        out.print(f"warning: {result['weaker']}", style="yellow", markup=False, highlight=False, soft_wrap=True)
+    if not result["finished"]:
+        why = "at sentiment.fine_tune.max_minutes" if result["stopped_by"] == "max_minutes" else "as asked"
+        out.print(f"stopped {why} after {done}; checkpoint {result['checkpoint']}; run the same command again "
+                  "to resume from it", highlight=False, markup=False, soft_wrap=True)
+        return
+    out.print(f"fine-tuned {done}; mean loss {result['loss_first']} over the first 100 steps, "
+              f"{result['loss_last']} over the last 100", highlight=False, markup=False, soft_wrap=True)
+    comparison = result["comparison"]
+    table = Table("corpus", "n", f"frozen heads ({result['frozen_version'] or 'none'})", "fine-tuned", "difference",
+                  title=f"held-out macro-F1, model {result['version']}")
+    rows = comparison["rows"] or [{"corpus": c, "n": v["n"], "fine_tuned": v["model"]} for c, v in result["heldout"].items()]
+    for r in rows:
+        table.add_row(r["corpus"], str(r["n"]), f"{r['frozen']:.4f}" if "frozen" in r else "",
+                      f"{r['fine_tuned']:.4f}", f"{r['difference']:+.4f}" if "difference" in r else "")
+    out.print(table)
+    verdict = ("beats the frozen heads" if comparison["beats"] else "does not beat the frozen heads") + f": {comparison['why']}"
+    out.print(f"{verdict}. Saved in {result['model_dir']}; it is not put in use: sentiment.model may name that folder "
+              "(then `earful train` fits the heads on its vectors; docs/model.md, \"Fine-tuning\", says what that costs "
+              "intent, topics and suggestions)", highlight=False, markup=False, soft_wrap=True)
 
 
 # ---------------------------------------------------------------- alerts and reports

@@ -257,6 +257,38 @@ class AdaptationConfig(Section):
         return self
 
 
+class FineTuneConfig(Section):
+    """`earful train --fine-tune` (sentiment.fine_tune, docs/model.md "Fine-tuning"): the encoder and a
+    3-class head trained end to end, within a wall-time bound, checkpointed so a stopped run resumes."""
+
+    max_minutes: float = Field(60.0, gt=0)  # per invocation; the run checkpoints and stops at it
+    max_steps: int | None = Field(None, ge=1)  # optimiser steps in all (the schedule's length); null: every epoch
+    epochs: int = Field(1, ge=1, le=100)
+    learning_rate: float = Field(5e-5, gt=0, lt=1)  # the encoder's
+    head_learning_rate: float = Field(1e-3, gt=0, lt=1)  # the new head's, on unit-length vectors
+    warmup_fraction: float = Field(0.06, ge=0, le=0.5)
+    batch_size: int = Field(32, ge=1, le=1024)
+    max_length: int = Field(64, ge=8, le=512)
+    checkpoint_every: int = Field(200, ge=1)
+    checkpoint_dir: str | None = None  # null: ~/.cache/earful/fine-tune/checkpoints
+    output_dir: str | None = None  # null: ~/.cache/earful/fine-tune/models
+    seed: int = Field(0, ge=0)
+
+    @field_validator("checkpoint_dir", "output_dir")
+    @classmethod
+    def _not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("an empty path; give a folder, or null for the default under ~/.cache/earful")
+        return value
+
+    def anchored(self, base_dir: Path) -> FineTuneConfig:
+        """The same folders, relative ones made absolute from `base_dir`."""
+        return self.model_copy(update={name: str((base_dir / Path(value).expanduser()).resolve())
+                                       for name, value in (("checkpoint_dir", self.checkpoint_dir),
+                                                           ("output_dir", self.output_dir))
+                                       if value is not None})
+
+
 class SentimentConfig(Section):
     model: str = "all-MiniLM-L6-v2"
     batch_size: int = Field(64, ge=1, le=4096)
@@ -279,6 +311,7 @@ class SentimentConfig(Section):
     train_at: str | None = Field(None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     corpora: CorporaConfig = CorporaConfig()
     adaptation: AdaptationConfig = AdaptationConfig()
+    fine_tune: FineTuneConfig = FineTuneConfig()
 
     @field_validator("topics")
     @classmethod
@@ -840,7 +873,8 @@ def load_config(
     base_dir = config_path.resolve().parent if config_path else Path.cwd()
     url = _anchor_sqlite_path(settings.database.url, base_dir)
     database = settings.database.model_copy(update={"url": url})
-    sentiment = settings.sentiment.model_copy(update={"corpora": settings.sentiment.corpora.anchored(base_dir)})
+    sentiment = settings.sentiment.model_copy(update={"corpora": settings.sentiment.corpora.anchored(base_dir),
+                                                      "fine_tune": settings.sentiment.fine_tune.anchored(base_dir)})
     settings = settings.model_copy(update={"config_path": config_path, "database": database, "sentiment": sentiment})
     settings._substitutions = tuple(substitutions)
     return settings

@@ -169,7 +169,7 @@ class Encoder(BatchedEncoder):
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.tokenizer = load_pretrained(model, AutoTokenizer)
         self.model = load_pretrained(model, AutoModel)
-        self.model.eval().to(self.device)
+        self.model.eval().float().to(self.device)  # a folder saved in fp16 (a fine-tuned model) runs in fp32
         self.quantized = quantize == "int8" and self.device == "cpu"
         if self.quantized:
             # Dynamic int8 for the Linear layers: about twice the CPU throughput of fp32; measured

@@ -376,6 +376,34 @@ def recent_since(now: datetime, days: float) -> datetime:
 # -- training ------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class TrainingSplits:
+    """What `earful train` learns from and is measured on, with or without `--fine-tune`."""
+
+    rated: list[Any]  # sentiment.data.Example: the VADER corpora's training splits
+    tweets: list[Any]  # sentiment.tweets.Tweet: the SemEval tweets' training split ([] without the folder)
+    heldout: dict[str, list[Any]]  # per corpus, "semeval" among them when the folder is configured
+    tweet_corpus: Any  # sentiment.tweets.TweetCorpus, or None
+    weaker: str | None  # why the model will be weaker on tweets, when the SemEval folder is missing
+
+
+def training_splits(conf: Any, cache_dir: Path, corpora: dict[str, Any] | None = None,
+                    subset: int | None = None) -> TrainingSplits:
+    """The seeded splits of the rated corpora (`corpora`, or the VADER sdist's) and of the SemEval
+    tweets of `conf.corpora`; `subset` keeps the first N training examples of each (tests)."""
+    from sentiment.data import load_corpora, split
+    from sentiment.tweets import training_tweets
+
+    rated, heldout = [], {}
+    for corpus, examples in (corpora if corpora is not None else load_corpora(cache_dir)).items():
+        corpus_train, heldout[corpus] = split(examples)
+        rated += corpus_train[:subset] if subset else corpus_train
+    found = training_tweets(conf.corpora)
+    if found.corpus is not None:
+        heldout["semeval"] = found.heldout
+    return TrainingSplits(rated, found.train[:subset] if subset else found.train, heldout, found.corpus, found.weaker)
+
+
 def train_command(
     conf: Any,
     db: Database | None,
@@ -408,25 +436,18 @@ def train_command(
         if on_progress is not None:
             on_progress(name, done, 1)
 
-    from sentiment.data import default_cache_dir, load_corpora, split
+    from sentiment.data import default_cache_dir
     from sentiment.encoder import Encoder
     from sentiment.heads import HEADS_DIR, load_heads
     from sentiment.scorer import Scorer
     from sentiment.train import Labelled, heldout_scores, new_version, train_heads
-    from sentiment.tweets import training_tweets
 
     cache_dir = cache_dir or default_cache_dir()
     heads_dir = heads_dir or HEADS_DIR
     encoder = encoder or Encoder(conf.model, max_length=conf.max_length, batch_size=conf.batch_size, threads=conf.threads or None)
-    train, heldout = [], {}
-    for corpus, examples in (corpora if corpora is not None else load_corpora(cache_dir)).items():
-        corpus_train, heldout[corpus] = split(examples)
-        train += corpus_train[:subset] if subset else corpus_train
-    found = training_tweets(conf.corpora)
-    tweet_corpus, weaker = found.corpus, found.weaker
-    tweets = found.train[:subset] if subset else found.train
-    if tweet_corpus is not None:
-        heldout["semeval"] = found.heldout
+    splits = training_splits(conf, cache_dir, corpora, subset)
+    train, tweets, heldout = splits.rated, splits.tweets, splits.heldout
+    tweet_corpus, weaker = splits.tweet_corpus, splits.weaker
     corrections = [Labelled(text, label, None, conf.correction_weight) for text, label in (sentiment_corrections(db) if db else [])]
     labelled = labelled_examples(db) if db else []
     # Named by what it learnt from too: scorers reload the heads when CURRENT names another version.
@@ -494,8 +515,88 @@ def _with_examples(current: Any, examples: Examples, now: datetime) -> Any:
                    meta=current.meta | {"examples_from": current.version, "trained_at": now.isoformat()})
 
 
+def fine_tune_command(
+    conf: Any,
+    *,
+    now: datetime,
+    cache_dir: Path | None = None,
+    heads_dir: Path | None = None,
+    subset: int | None = None,
+    corpora: dict[str, Any] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    stop: threading.Event | None = None,
+    on_step: Callable[[int, int, float], None] | None = None,
+    say: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """`earful train --fine-tune`: the encoder and a 3-class head trained end to end
+    (sentiment.fine_tune) on the same training splits as `train_command` (the VADER corpora and the
+    SemEval tweets, each tweet weighing `TWEET_WEIGHT` as there; no staff corrections, never
+    TweetEval), within `conf.fine_tune.max_minutes`, resuming from its newest checkpoint.
+
+    A finished run is saved as a model folder under `conf.fine_tune.output_dir`, measured on the same
+    held-out splits as the frozen heads in `heads_dir` (which are measured again, on their own
+    encoder, when they were trained on `conf.model`), and compared with them; it is not put in use
+    (see docs/model.md, "Fine-tuning"). Returns what happened as plain data.
+    """
+    from sentiment.data import default_cache_dir
+    from sentiment.encoder import Encoder
+    from sentiment.fine_tune import (
+        FineTunedClassifier, TrainingText, compare, fine_tune, heldout_figures, read_meta, save_model, write_meta,
+    )
+    from sentiment.heads import HEADS_DIR, load_heads
+    from sentiment.train import TWEET_WEIGHT, heldout_scores
+
+    settings = conf.fine_tune
+    cache_dir = cache_dir or default_cache_dir()
+    splits = training_splits(conf, cache_dir, corpora, subset)
+    texts = ([TrainingText(e.text, LABELS.index(e.label)) for e in splits.rated]
+             + [TrainingText(t.text, LABELS.index(t.label), TWEET_WEIGHT) for t in splits.tweets])
+    checkpoints = Path(settings.checkpoint_dir) if settings.checkpoint_dir else cache_dir / "fine-tune" / "checkpoints"
+    outcome, classifier, tokenizer = fine_tune(conf.model, texts, settings, checkpoint_dir=checkpoints,
+                                               threads=conf.threads or None, clock=clock, stop=stop,
+                                               on_step=on_step, say=say)
+    window = min(100, len(outcome.losses))
+    result: dict[str, Any] = {
+        "finished": outcome.finished, "stopped_by": outcome.stopped_by, "step": outcome.step,
+        "total_steps": outcome.total_steps, "epochs": round(outcome.epochs_done, 4), "device": outcome.device,
+        "threads": outcome.threads, "resumed_from": outcome.resumed_from, "wall_s": round(outcome.wall_s, 1),
+        "train_s": round(outcome.train_s, 1), "checkpoint": str(outcome.checkpoint) if outcome.checkpoint else None,
+        "texts": {"rated": len(splits.rated), "tweets": len(splits.tweets)}, "weaker": splits.weaker,
+        "loss_first": round(float(np.mean(outcome.losses[:window])), 4) if window else None,
+        "loss_last": round(float(np.mean(outcome.losses[-window:])), 4) if window else None,
+    }
+    if not outcome.finished:
+        return result
+    version = f"minilm-ft-{now:%Y%m%d%H%M}-{outcome.fingerprint[:6]}"
+    output = Path(settings.output_dir) if settings.output_dir else cache_dir / "fine-tune" / "models"
+    meta = {"version": version, "base_model": conf.model, "trained_at": now.isoformat(),
+            "settings": settings.model_dump(exclude={"checkpoint_dir", "output_dir"}),
+            "run": {k: result[k] for k in ("step", "total_steps", "epochs", "device", "threads", "train_s", "texts",
+                                           "loss_first", "loss_last")},
+            "fingerprint": outcome.fingerprint}
+    folder = save_model(classifier, tokenizer, output / version, meta)
+    del classifier
+    tuned = FineTunedClassifier(folder, Encoder(str(folder), max_length=settings.max_length,
+                                                batch_size=conf.batch_size, threads=conf.threads or None))
+    figures = heldout_figures(tuned, splits.heldout)
+    frozen = None
+    try:
+        heads = load_heads(folder=heads_dir or HEADS_DIR)
+    except Exception:  # no heads in the folder (a fresh one, tests): nothing to compare with
+        heads = None
+    if heads is not None and heads.encoder == conf.model:
+        frozen_encoder = Encoder(conf.model, max_length=conf.max_length, batch_size=conf.batch_size,
+                                 threads=conf.threads or None)
+        frozen = heldout_scores(heads, frozen_encoder, splits.heldout, cache_dir / "embeddings")
+    comparison = compare(figures, frozen)
+    write_meta(folder, read_meta(folder) | {"heldout": figures, "frozen_heads": heads.version if frozen else None,
+                                            "comparison": comparison})
+    return result | {"version": version, "model_dir": str(folder), "heldout": figures, "frozen_heldout": frozen,
+                     "frozen_version": heads.version if frozen else None, "comparison": comparison}
+
+
 __all__: Sequence[str] = (
-    "train_command",
+    "train_command", "fine_tune_command", "training_splits",
     "score_pending", "rescore_recent", "evaluate_csv", "evaluate_labelled", "evaluate_tweeteval", "read_labelled_csv",
     "sentiment_corrections",
     "labelled_examples",

@@ -94,7 +94,7 @@ def export_onnx(model: str, target: Path) -> None:
     from transformers import AutoModel, AutoTokenizer
 
     tokenizer = load_pretrained(model, AutoTokenizer)
-    network = load_pretrained(model, AutoModel, attn_implementation="eager").eval()
+    network = load_pretrained(model, AutoModel, attn_implementation="eager").eval().float()  # fp16 folders too
     sample = tokenizer(["a short text", "a somewhat longer text to export the encoder with"], padding=True, return_tensors="pt")
     axes = {name: {0: "batch", 1: "tokens"} for name in (*INPUTS, OUTPUT)}
     try:
