@@ -72,11 +72,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "complaints")
     parser.add_argument("--cache", type=Path, default=default_cache_dir() / "embeddings")
+    parser.add_argument("--model", default=SentimentConfig().model,
+                        help="another encoder (a model folder, e.g. one earful train --fine-tune saved): the "
+                             "leave-one-domain-out part only, as the shipped heads are the default encoder's")
     args = parser.parse_args()
 
     data = load_complaints(args.data)
-    conf = SentimentConfig()
-    fp32 = Encoder(max_length=conf.max_length, batch_size=conf.batch_size)
+    conf = SentimentConfig(model=args.model)
+    fp32 = Encoder(conf.model, max_length=conf.max_length, batch_size=conf.batch_size)
     scoring = encoder_from_settings(conf)
     train_emb = cached_embeddings(fp32, data.texts, args.cache)
     inputs = head_inputs(train_emb, data.texts)
@@ -95,6 +98,8 @@ def main() -> None:
         print(f"  {name:<40} pooled F1 {pooled['f1']:.4f}  macro-F1 {pooled['macro_f1']:.4f}  "
               f"mean over domains F1 {result['mean_f1']:.4f}")
 
+    if conf.model != SentimentConfig().model:
+        return
     texts, gold = read_fixture()
     shipped = Scorer.with_heads(scoring, load_heads(), conf)
     if shipped.complaint is None:

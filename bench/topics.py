@@ -155,12 +155,14 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data" / "complaints")
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--cache", type=Path, default=default_cache_dir() / "embeddings")
+    parser.add_argument("--model", default=SentimentConfig().model,
+                        help="another encoder (a model folder, e.g. one earful train --fine-tune saved)")
     args = parser.parse_args()
     data = load_complaints(args.data)
     names = tuple(DESCRIPTIONS)
     rows = [i for i, d in enumerate(data.domains) if d in DESCRIPTIONS]
     gold = np.array([names.index(data.domains[i]) for i in rows])
-    encoder = encoder_from_settings(SentimentConfig())
+    encoder = encoder_from_settings(SentimentConfig(model=args.model))
     descriptions = encoder.encode([f"{name}: {text}" for name, text in DESCRIPTIONS.items()])
     print(f"encoder: {encoder.name} ({encoder.runtime}, {'int8' if encoder.quantized else 'fp32'}); "
           f"seeds 0..{args.seeds - 1}; examples drawn per topic, the rest scored")

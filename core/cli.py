@@ -747,10 +747,14 @@ def print_fine_tune(result: dict[str, Any]) -> None:
     if not result["finished"]:
         why = "at sentiment.fine_tune.max_minutes" if result["stopped_by"] == "max_minutes" else "as asked"
         out.print(f"stopped {why} after {done}; checkpoint {result['checkpoint']}; run the same command again "
-                  "to resume from it", highlight=False, markup=False, soft_wrap=True)
-        return
-    out.print(f"fine-tuned {done}; mean loss {result['loss_first']} over the first 100 steps, "
-              f"{result['loss_last']} over the last 100", highlight=False, markup=False, soft_wrap=True)
+                  "to resume from it" + ("; the model as it stands is measured below" if "version" in result else ""),
+                  highlight=False, markup=False, soft_wrap=True)
+        if "version" not in result:
+            return
+    else:
+        out.print(f"fine-tuned {done}", highlight=False, markup=False, soft_wrap=True)
+    out.print(f"mean loss {result['loss_first']} over the first 100 steps, {result['loss_last']} over the last 100",
+              highlight=False, markup=False)
     comparison = result["comparison"]
     table = Table("corpus", "n", f"frozen heads ({result['frozen_version'] or 'none'})", "fine-tuned", "difference",
                   title=f"held-out macro-F1, model {result['version']}")

@@ -533,7 +533,8 @@ def fine_tune_command(
     SemEval tweets, each tweet weighing `TWEET_WEIGHT` as there; no staff corrections, never
     TweetEval), within `conf.fine_tune.max_minutes`, resuming from its newest checkpoint.
 
-    A finished run is saved as a model folder under `conf.fine_tune.output_dir`, measured on the same
+    A finished run, or one stopped by `max_minutes` (then as it stands, `partial`; a later run resumes
+    from its checkpoint), is saved as a model folder under `conf.fine_tune.output_dir`, measured on the same
     held-out splits as the frozen heads in `heads_dir` (which are measured again, on their own
     encoder, when they were trained on `conf.model`), and compared with them; it is not put in use
     (see docs/model.md, "Fine-tuning"). Returns what happened as plain data.
@@ -565,14 +566,16 @@ def fine_tune_command(
         "loss_first": round(float(np.mean(outcome.losses[:window])), 4) if window else None,
         "loss_last": round(float(np.mean(outcome.losses[-window:])), 4) if window else None,
     }
-    if not outcome.finished:
-        return result
-    version = f"minilm-ft-{now:%Y%m%d%H%M}-{outcome.fingerprint[:6]}"
+    result["partial"] = not outcome.finished
+    if not outcome.finished and outcome.stopped_by != "max_minutes":
+        return result  # asked to stop (Ctrl-C): the checkpoint only
+    # Finished, or out of time: the model as it stands is saved and measured; the checkpoint stays for a resumption.
+    version = f"minilm-ft-{now:%Y%m%d%H%M}-{outcome.fingerprint[:6]}" + ("" if outcome.finished else f"-step{outcome.step}")
     output = Path(settings.output_dir) if settings.output_dir else cache_dir / "fine-tune" / "models"
     meta = {"version": version, "base_model": conf.model, "trained_at": now.isoformat(),
             "settings": settings.model_dump(exclude={"checkpoint_dir", "output_dir"}),
             "run": {k: result[k] for k in ("step", "total_steps", "epochs", "device", "threads", "train_s", "texts",
-                                           "loss_first", "loss_last")},
+                                           "loss_first", "loss_last", "partial")},
             "fingerprint": outcome.fingerprint}
     folder = save_model(classifier, tokenizer, output / version, meta)
     del classifier

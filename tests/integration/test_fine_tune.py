@@ -189,3 +189,19 @@ def test_a_bad_fine_tune_key_names_itself(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"sentiment\.fine_tune\.checkpoint_dir"):
         load_config(config)
     assert SentimentConfig().fine_tune.max_length == 64
+
+
+def test_out_of_time_the_model_as_it_stands_is_saved_and_measured(tiny_model: str, tmp_path: Path) -> None:
+    from datetime import datetime, timezone
+
+    from sentiment.job import fine_tune_command
+
+    ticks = iter(range(0, 10_000, 20))
+    conf = SentimentConfig(model=tiny_model, threads=1, fine_tune=SETTINGS.model_copy(update={
+        "max_minutes": 1.0, "checkpoint_dir": str(tmp_path / "checkpoints"), "output_dir": str(tmp_path / "models")}))
+    result = fine_tune_command(conf, now=datetime(2026, 12, 3, 19, tzinfo=timezone.utc), cache_dir=tmp_path,
+                               heads_dir=tmp_path / "no-heads", corpora=RATED, clock=lambda: float(next(ticks)))
+    assert result["partial"] and result["stopped_by"] == "max_minutes" and 0 < result["step"] < 8
+    assert result["version"].endswith(f"-step{result['step']}") and Path(result["checkpoint"]).exists()
+    assert ft.read_meta(Path(result["model_dir"]))["run"]["partial"] is True
+    assert result["heldout"]["mean"]["n"] == 4 and result["frozen_heldout"] is None
