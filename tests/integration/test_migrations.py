@@ -1,8 +1,9 @@
 import pytest
 import sqlalchemy as sa
 
-from core.db import create_db_engine, current_revision, downgrade, head_revision, upgrade
+from core.db import Database, create_db_engine, current_revision, downgrade, head_revision, upgrade
 from core.models import Base
+from tests.fakes.databases import migrated_sqlite_copy
 
 
 def test_upgrade_from_empty_and_downgrade_to_base(db_url: str) -> None:
@@ -94,3 +95,15 @@ def test_postgres_connections_run_without_jit(db) -> None:
         conn.rollback()
     with db.session() as s:  # a pooled connection too, and the pool's own transaction handling intact
         assert s.execute(sa.text("SHOW jit")).scalar() == "off"
+
+
+def test_opening_a_database_at_head_runs_no_migration(migrated_sqlite, tmp_path, monkeypatch) -> None:
+    """What the `db` fixtures rely on: a copy of the migrated template opens as it is, nothing re-run."""
+    url = migrated_sqlite_copy(migrated_sqlite, tmp_path / "copy.db")
+    monkeypatch.setattr("core.db.upgrade", lambda *a, **k: pytest.fail("migrated a database already at head"))
+    database = Database.open(url)
+    try:
+        assert current_revision(database.engine) == head_revision(database.engine)
+        assert set(Base.metadata.tables) <= set(sa.inspect(database.engine).get_table_names())
+    finally:
+        database.dispose()
