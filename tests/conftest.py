@@ -1,8 +1,9 @@
 """Shared fixtures: databases on SQLite always, and on PostgreSQL when EARFUL_TEST_POSTGRES_URL is set.
 
-Each PostgreSQL test gets a fresh schema (dropped afterwards) so tests never see each other's rows.
-Each SQLite test gets its own file too, a copy of one file migrated once per session (`migrated_sqlite`,
-tests/fakes/databases.py); `db_url` stays an empty database, for tests/integration/test_migrations.py.
+Each test gets a database of its own (an SQLite file; a PostgreSQL database, dropped afterwards), so
+tests never see each other's rows. Where the test uses `db` it is a copy of one database migrated
+once per session (`migrated_sqlite`, `postgres_template`); otherwise `db_url` is empty, for
+tests/integration/test_migrations.py.
 """
 
 from __future__ import annotations
@@ -46,13 +47,58 @@ def _postgres_schema_url() -> Iterator[str]:
         admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str]:
+    """A PostgreSQL database migrated to head once per session: the `db` fixture's databases are
+    made from it with CREATE DATABASE ... TEMPLATE (~40 ms) instead of migrating each (~0.6 s)."""
+    if not POSTGRES_URL:
+        pytest.skip("EARFUL_TEST_POSTGRES_URL is not set")
+    admin = sa.create_engine(normalise_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
+    name = f"earful_template_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        Database.open(_postgres_database(name)).dispose()  # no connection may stay open on a template
+        yield name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _postgres_database(name: str) -> str:
+    return make_url(normalise_url(POSTGRES_URL or "")).set(database=name).render_as_string(hide_password=False)
+
+
+def _postgres_database_url(template: str | None) -> Iterator[str]:
+    """The URL of a new PostgreSQL database of its own, empty or a copy of `template`; dropped afterwards."""
+    if not POSTGRES_URL:
+        pytest.skip("EARFUL_TEST_POSTGRES_URL is not set")
+    admin = sa.create_engine(normalise_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
+    try:
+        yield _postgres_database(name)
+    finally:
+        with admin.connect() as conn:  # FORCE: a connection a test left open must not keep the database
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 @pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A URL of an empty database (no tables yet), once per backend."""
+    """A URL of a database of the test's own, once per backend: empty (no tables yet), or at the
+    head revision when the test also uses `db` (a copy of the session's migrated template:
+    tests/fakes/databases.py on SQLite, `postgres_template` on PostgreSQL)."""
+    migrated = "db" in request.fixturenames
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'earful.db'}"
+        path = tmp_path / "earful.db"
+        if migrated:
+            migrated_sqlite_copy(request.getfixturevalue("migrated_sqlite"), path)
+        yield f"sqlite:///{path}"
     else:
-        yield from _postgres_schema_url()
+        yield from _postgres_database_url(request.getfixturevalue("postgres_template") if migrated else None)
 
 
 @pytest.fixture(scope="session")
@@ -62,11 +108,9 @@ def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def db(db_url: str, request: pytest.FixtureRequest) -> Iterator[Database]:
-    """A migrated database, once per backend; on SQLite the file of `db_url`, copied from the template."""
-    if db_url.startswith("sqlite:///"):
-        migrated_sqlite_copy(request.getfixturevalue("migrated_sqlite"), Path(db_url.removeprefix("sqlite:///")))
-    database = Database.open(db_url)  # at head already on SQLite: opens without migrating
+def db(db_url: str) -> Iterator[Database]:
+    """A migrated database, once per backend: `db_url`'s, copied from the session's template."""
+    database = Database.open(db_url)  # at head already: opens without migrating
     yield database
     database.dispose()
 
