@@ -23,7 +23,7 @@ demo: install
 	$(BIN)/earful --config config.yaml demo
 
 test: install browser
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=25
 
 test-unit: install
 	$(BIN)/python -m pytest -q tests/unit
