@@ -29,6 +29,7 @@ from rich.text import Text
 from core.config import Settings, effective_config, find_config_path, load_config
 from core.db import Database, current_revision, downgrade, head_revision, upgrade
 from core.errors import ConfigError, EarfulError, InvalidInput, PermissionDenied
+from core.paths import DataPaths
 
 app = typer.Typer(help="Earful: self-hosted social media listening and response.", no_args_is_help=True)
 config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
@@ -498,7 +499,7 @@ def score(
     def body() -> int:
         settings = ctx.obj.settings()
         db = ctx.obj.database(settings)
-        scorer = Scorer.from_settings(settings.sentiment)
+        scorer = Scorer.from_settings(settings.sentiment, paths=DataPaths.of(settings))
         with progress_bars() as report:
             return score_pending(db, scorer, batch_size=chunk_size(settings.sentiment), limit=limit, on_progress=report)
 
@@ -519,7 +520,8 @@ def eval_(
     no_adapt: bool = typer.Option(False, "--no-adapt", help="Only the model's own labels, not adapted to the "
                                   "file's class mix (sentiment.adaptation)."),
     heads: Optional[Path] = typer.Option(None, "--heads", help="Evaluate these heads (a .npz that earful train "
-                                         "wrote) instead of the version sentiment/heads/CURRENT names."),
+                                         "wrote) instead of the version in use (the data directory's "
+                                         "models/CURRENT, else the packaged sentiment/heads/CURRENT)."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout."),
 ) -> None:
     """Measure the current model and VADER on your own labelled mentions, or on TweetEval, with the
@@ -543,8 +545,9 @@ def eval_(
             raise InvalidInput("--group-col names a column of FILE; --tweeteval has none")
         if heads is not None and not (heads.suffix == ".npz" and heads.is_file()):
             raise InvalidInput(f"--heads {heads}: no such heads file; give a <version>.npz that `earful train` wrote")
-        scorer = (Scorer.from_settings(settings.sentiment) if heads is None
-                  else Scorer.from_settings(settings.sentiment, heads.stem, heads_dir=heads.parent))
+        paths = DataPaths.of(settings)
+        scorer = (Scorer.from_settings(settings.sentiment, paths=paths) if heads is None
+                  else Scorer.from_settings(settings.sentiment, heads.stem, heads_dir=heads.parent, paths=paths))
         # Adapted as production adapts one brand's stream: the file's rows (or each group) are the stream.
         adaptation = None if no_adapt else settings.sentiment.adaptation
         with progress_bars() as report:
@@ -670,7 +673,7 @@ def train(
         db = ctx.obj.database(settings)
         with progress_bars() as report:
             return train_command(settings.sentiment, db, now=utcnow(), rescore_days=rescore_days, force=force,
-                                 on_progress=report)
+                                 on_progress=report, paths=DataPaths.of(settings))
 
     result = guarded(body)
     if result["weaker"]:
@@ -730,7 +733,7 @@ def run_fine_tune(settings: Settings, now: Any) -> dict[str, Any]:
     previous = {sig: signal.signal(sig, ask_to_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         with training_bar() as report:
-            return fine_tune_command(settings.sentiment, now=now, stop=stop, on_step=report,
+            return fine_tune_command(settings.sentiment, now=now, stop=stop, on_step=report, paths=DataPaths.of(settings),
                                      say=lambda text: err.print(text, markup=False, highlight=False, soft_wrap=True))
     finally:
         for sig, handler in previous.items():

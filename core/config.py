@@ -270,15 +270,15 @@ class FineTuneConfig(Section):
     batch_size: int = Field(32, ge=1, le=1024)
     max_length: int = Field(64, ge=8, le=512)
     checkpoint_every: int = Field(200, ge=1)
-    checkpoint_dir: str | None = None  # null: ~/.cache/earful/fine-tune/checkpoints
-    output_dir: str | None = None  # null: ~/.cache/earful/fine-tune/models
+    checkpoint_dir: str | None = None  # null: fine-tune/checkpoints in the data directory (paths.data_dir)
+    output_dir: str | None = None  # null: fine-tune/models in the data directory (paths.data_dir)
     seed: int = Field(0, ge=0)
 
     @field_validator("checkpoint_dir", "output_dir")
     @classmethod
     def _not_blank(cls, value: str | None) -> str | None:
         if value is not None and not value.strip():
-            raise ValueError("an empty path; give a folder, or null for the default under ~/.cache/earful")
+            raise ValueError("an empty path; give a folder, or null for the default in paths.data_dir")
         return value
 
     def anchored(self, base_dir: Path) -> FineTuneConfig:
@@ -287,6 +287,30 @@ class FineTuneConfig(Section):
                                        for name, value in (("checkpoint_dir", self.checkpoint_dir),
                                                            ("output_dir", self.output_dir))
                                        if value is not None})
+
+
+class PathsConfig(Section):
+    """Where Earful keeps what it makes (core.paths): trained models, caches, fine-tuned models.
+    Never the installed package: its model is the read-only default until `earful train` writes one."""
+
+    # null: the folder earful-data beside the configuration file, or without one the platform's user
+    # data folder (platformdirs: ~/.local/share/earful on Linux). Relative: from the configuration file's folder.
+    data_dir: str | None = None
+
+    @field_validator("data_dir")
+    @classmethod
+    def _not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("an empty path; give a folder, or null for earful-data beside the configuration file")
+        return value
+
+    def anchored(self, base_dir: Path, config_path: Path | None) -> PathsConfig:
+        """`data_dir` made absolute: relative from `base_dir`, or the default for `config_path`."""
+        from core.paths import default_data_dir
+
+        if self.data_dir is None:
+            return self.model_copy(update={"data_dir": str(default_data_dir(config_path))})
+        return self.model_copy(update={"data_dir": str((base_dir / Path(self.data_dir).expanduser()).resolve())})
 
 
 class SentimentConfig(Section):
@@ -806,6 +830,7 @@ class Settings(Section):
     responder: ResponderConfig = ResponderConfig()
     alerts: AlertsConfig = AlertsConfig()
     retention: RetentionConfig = RetentionConfig()
+    paths: PathsConfig = PathsConfig()
     brands: tuple[BrandConfig, ...] = ()
     sources: tuple[SourceConfig, ...] = ()
     # Where the configuration came from (None: defaults only); set by load_config.
@@ -875,7 +900,8 @@ def load_config(
     database = settings.database.model_copy(update={"url": url})
     sentiment = settings.sentiment.model_copy(update={"corpora": settings.sentiment.corpora.anchored(base_dir),
                                                       "fine_tune": settings.sentiment.fine_tune.anchored(base_dir)})
-    settings = settings.model_copy(update={"config_path": config_path, "database": database, "sentiment": sentiment})
+    settings = settings.model_copy(update={"config_path": config_path, "database": database, "sentiment": sentiment,
+                                           "paths": settings.paths.anchored(base_dir, config_path)})
     settings._substitutions = tuple(substitutions)
     return settings
 

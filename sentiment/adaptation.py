@@ -216,10 +216,11 @@ def refresh_priors(db: Database, *, model_version: str, base: Mix, conf: Any,
 def refresh_priors_job(config_path: str | None) -> None:
     """Scheduled (scorer role, one node at a time): refresh the brands' mixes for the current heads."""
     from core.config import load_config
-    from sentiment.heads import load_heads
+    from core.paths import DataPaths
+    from sentiment.heads import heads_in_effect, load_heads
 
     settings = load_config(config_path)
-    heads = load_heads()
+    heads = load_heads(folder=heads_in_effect(DataPaths.of(settings).models))
     base = base_priors(heads)
     if base is None:
         log.warning("heads %s carry no class_priors and have no saved estimate: brands are not adapted; "

@@ -196,11 +196,12 @@ class Encoder(BatchedEncoder):
             return torch.nn.functional.normalize(pooled, p=2, dim=1).float().cpu().numpy()
 
 
-def encoder_from_settings(conf: Any) -> BatchedEncoder:
+def encoder_from_settings(conf: Any, cache_dir: Path | None = None) -> BatchedEncoder:
     """The scoring encoder a `SentimentConfig` asks for (`sentiment.runtime`, `sentiment.quantize`).
 
     `auto` runs torch on a CUDA GPU and ONNX Runtime on CPU. Training always builds a torch fp32
-    `Encoder` itself.
+    `Encoder` itself. The ONNX export is kept in `cache_dir`/onnx (the data directory's cache,
+    core.paths; None: sentiment.onnx_encoder.default_onnx_cache).
     """
     runtime = conf.runtime
     if runtime == "auto":
@@ -212,7 +213,7 @@ def encoder_from_settings(conf: Any) -> BatchedEncoder:
     if runtime == "onnx":
         from sentiment.onnx_encoder import OnnxEncoder
 
-        return OnnxEncoder(conf.model, **common)
+        return OnnxEncoder(conf.model, cache_dir=cache_dir / "onnx" if cache_dir is not None else None, **common)
     return Encoder(conf.model, **common)
 
 

@@ -3,8 +3,9 @@
 Sentiment is the average of two probability estimates: a small ensemble of one-hidden-layer MLPs on
 [sentence embedding, VADER lexicon features], and a logistic regression on a hashed tf-idf bag of
 uni/bigrams. Valence is a ridge regression on the MLP's input. Everything is plain numpy at scoring
-time; the heads live in one compressed `.npz` per version under `sentiment/heads/`, and the file
-`sentiment/heads/CURRENT` names the version in use. A version also carries the staff-labelled
+time; the heads live in one compressed `.npz` per version in a folder whose file `CURRENT` names the
+version in use: the data directory's `models/` (core.paths) once `earful train` has written one there,
+else the read-only default committed in `sentiment/heads/` (`heads_in_effect`), never written by the product. A version also carries the staff-labelled
 intent and topic examples it was trained with (sentiment.examples), and the temperature that
 calibrates its sentiment probabilities (`meta["calibration"]`, sentiment.calibration).
 """
@@ -61,7 +62,7 @@ class Heads:
         """Predicted rater mean on -4..+4 (postprocess scales and clips it)."""
         return dense @ self.valence_coef + self.valence_intercept
 
-    def save(self, folder: Path = HEADS_DIR, *, make_current: bool = True) -> Path:
+    def save(self, folder: Path, *, make_current: bool = True) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         arrays: dict[str, np.ndarray] = {
             "bow_coef": self.bow_coef.astype(np.float16),
@@ -90,6 +91,14 @@ class Heads:
         if make_current:
             (folder / CURRENT).write_text(self.version + "\n")
         return path
+
+
+def heads_in_effect(models_dir: Path | None) -> Path:
+    """The folder whose `CURRENT` is in effect: `models_dir` (the data directory's, where `earful
+    train` writes) once it has one, else the packaged read-only default `HEADS_DIR`."""
+    if models_dir is not None and (models_dir / CURRENT).exists():
+        return models_dir
+    return HEADS_DIR
 
 
 def current_version(folder: Path = HEADS_DIR) -> str | None:

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 
 from core.db import Database
 from core.errors import InvalidInput
+from core.paths import DataPaths
 from core.models import Author, Correction, Mention, utcnow
 from core.store import record_scores
 from sentiment.adaptation import priors_of_mentions
@@ -417,8 +418,15 @@ def train_command(
     subset: int | None = None,
     corpora: dict[str, Any] | None = None,
     on_progress: OnProgress | None = None,
+    paths: DataPaths | None = None,
 ) -> dict[str, Any]:
     """Retrain the heads (with staff corrections from `db`), keep them only if not worse, re-score.
+
+    The new heads are written into the data directory `paths` (core.paths; None: the default one),
+    its models/ checked writable before any work, and compared with the heads in effect: that
+    folder's once it has a `CURRENT`, else the packaged read-only default, never written. An
+    explicit `heads_dir` (tests, bench/) is both read and written instead. The caches are in
+    `cache_dir`, else `paths.cache`, else sentiment.data.default_cache_dir.
 
     `conf` is the `sentiment` config section. `subset` trains on the first N examples of each
     corpus (tests); the held-out split is never touched. `corpora` replaces the rated corpora
@@ -438,12 +446,18 @@ def train_command(
 
     from sentiment.data import default_cache_dir
     from sentiment.encoder import Encoder
-    from sentiment.heads import HEADS_DIR, load_heads
+    from sentiment.heads import heads_in_effect, load_heads
     from sentiment.scorer import Scorer
     from sentiment.train import Labelled, heldout_scores, new_version, train_heads
 
-    cache_dir = cache_dir or default_cache_dir()
-    heads_dir = heads_dir or HEADS_DIR
+    if heads_dir is not None:  # an explicit folder: the current heads are read there, the new ones written there
+        write_dir = read_dir = heads_dir
+    else:
+        paths = paths or DataPaths.of(None)
+        write_dir = paths.writable(paths.models)
+        read_dir = heads_in_effect(write_dir)
+    if cache_dir is None:
+        cache_dir = paths.writable(paths.cache) if paths is not None else default_cache_dir()
     encoder = encoder or Encoder(conf.model, max_length=conf.max_length, batch_size=conf.batch_size, threads=conf.threads or None)
     splits = training_splits(conf, cache_dir, corpora, subset)
     train, tweets, heldout = splits.rated, splits.tweets, splits.heldout
@@ -465,7 +479,7 @@ def train_command(
                    "trained_at": now.isoformat(), "tweets": tweet_corpus.summary() if tweet_corpus else None}
     current_scores = None
     try:
-        current = load_heads(folder=heads_dir)
+        current = load_heads(folder=read_dir)
         if current.encoder == heads.encoder:
             current_scores = heldout_scores(current, encoder, heldout, cache_dir / "embeddings")
     except Exception:  # no current model (a fresh folder) or an unreadable one: the new model wins
@@ -478,7 +492,7 @@ def train_command(
     rescored = 0
     used = heads if accepted else _with_examples(current, heads.examples, now)
     if used is not None:
-        used.save(heads_dir)
+        used.save(write_dir)
         if db is not None and rescore_days > 0:
             scorer = Scorer.with_heads(encoder, used, conf)
             rescored = rescore_recent(db, scorer, since=recent_since(now, rescore_days), batch_size=conf.batch_size,
@@ -527,6 +541,7 @@ def fine_tune_command(
     stop: threading.Event | None = None,
     on_step: Callable[[int, int, float], None] | None = None,
     say: Callable[[str], None] | None = None,
+    paths: DataPaths | None = None,
 ) -> dict[str, Any]:
     """`earful train --fine-tune`: the encoder and a 3-class head trained end to end
     (sentiment.fine_tune) on the same training splits as `train_command` (the VADER corpora and the
@@ -537,22 +552,26 @@ def fine_tune_command(
     from its checkpoint), is saved as a model folder under `conf.fine_tune.output_dir`, measured on the same
     held-out splits as the frozen heads in `heads_dir` (which are measured again, on their own
     encoder, when they were trained on `conf.model`), and compared with them; it is not put in use
-    (see docs/model.md, "Fine-tuning"). Returns what happened as plain data.
+    (see docs/model.md, "Fine-tuning"). Returns what happened as plain data. With the data directory
+    `paths` (core.paths), the checkpoints and models default to its fine-tune/, the caches to its
+    cache/ and `heads_dir` to the heads in effect; without, to folders under `cache_dir`.
     """
     from sentiment.data import default_cache_dir
     from sentiment.encoder import Encoder
     from sentiment.fine_tune import (
         FineTunedClassifier, TrainingText, compare, fine_tune, heldout_figures, read_meta, save_model, write_meta,
     )
-    from sentiment.heads import HEADS_DIR, load_heads
+    from sentiment.heads import heads_in_effect, load_heads
     from sentiment.train import TWEET_WEIGHT, heldout_scores
 
     settings = conf.fine_tune
-    cache_dir = cache_dir or default_cache_dir()
+    if cache_dir is None:
+        cache_dir = paths.writable(paths.cache) if paths is not None else default_cache_dir()
+    tuning = paths.fine_tune if paths is not None else cache_dir / "fine-tune"
     splits = training_splits(conf, cache_dir, corpora, subset)
     texts = ([TrainingText(e.text, LABELS.index(e.label)) for e in splits.rated]
              + [TrainingText(t.text, LABELS.index(t.label), TWEET_WEIGHT) for t in splits.tweets])
-    checkpoints = Path(settings.checkpoint_dir) if settings.checkpoint_dir else cache_dir / "fine-tune" / "checkpoints"
+    checkpoints = Path(settings.checkpoint_dir) if settings.checkpoint_dir else tuning / "checkpoints"
     outcome, classifier, tokenizer = fine_tune(conf.model, texts, settings, checkpoint_dir=checkpoints,
                                                threads=conf.threads or None, clock=clock, stop=stop,
                                                on_step=on_step, say=say)
@@ -571,7 +590,7 @@ def fine_tune_command(
         return result  # asked to stop (Ctrl-C): the checkpoint only
     # Finished, or out of time: the model as it stands is saved and measured; the checkpoint stays for a resumption.
     version = f"minilm-ft-{now:%Y%m%d%H%M}-{outcome.fingerprint[:6]}" + ("" if outcome.finished else f"-step{outcome.step}")
-    output = Path(settings.output_dir) if settings.output_dir else cache_dir / "fine-tune" / "models"
+    output = Path(settings.output_dir) if settings.output_dir else tuning / "models"
     meta = {"version": version, "base_model": conf.model, "trained_at": now.isoformat(),
             "settings": settings.model_dump(exclude={"checkpoint_dir", "output_dir"}),
             "run": {k: result[k] for k in ("step", "total_steps", "epochs", "device", "threads", "train_s", "texts",
@@ -584,7 +603,7 @@ def fine_tune_command(
     figures = heldout_figures(tuned, splits.heldout)
     frozen = None
     try:
-        heads = load_heads(folder=heads_dir or HEADS_DIR)
+        heads = load_heads(folder=heads_dir or heads_in_effect(paths.models if paths is not None else None))
     except Exception:  # no heads in the folder (a fresh one, tests): nothing to compare with
         heads = None
     if heads is not None and heads.encoder == conf.model:
@@ -607,6 +626,7 @@ __all__: Sequence[str] = (
 
 
 _scorers: dict[str | None, tuple[Database, Any, Any]] = {}
+_data_paths: dict[str | None, DataPaths] = {}  # each config's data directory, whose CURRENT the reload watches
 # Set when the process shuts down: a scoring run in progress finishes its batch and returns.
 STOPPING = threading.Event()
 _scorers_lock = threading.Lock()
@@ -616,24 +636,32 @@ def loaded_scorer(config_path: str | None) -> tuple[Database, Any, Any]:
     """(database, scorer, `sentiment` section) of this process for `config_path`.
 
     The encoder is loaded once per process (it is the expensive part) and reused by later runs,
-    behind a `SerialEncoder` since the scorer role's jobs share it. The heads are reloaded when
-    `sentiment/heads/CURRENT` names another version than the one in use: retraining in one scorer
-    process (or `earful train` by hand) reaches every scorer process of the machine at its next run.
+    behind a `SerialEncoder` since the scorer role's jobs share it. The heads are reloaded when the
+    `CURRENT` in effect (the data directory's models/CURRENT once `earful train` wrote one, else the
+    packaged sentiment/heads/CURRENT) names another version than the one in use: retraining in one
+    scorer process (or `earful train` by hand) reaches every scorer process sharing that data
+    directory at its next run.
     """
     from core.config import load_config
     from sentiment.encoder import SerialEncoder, encoder_from_settings
-    from sentiment.heads import current_version, load_heads
+    from sentiment.heads import current_version, heads_in_effect, load_heads
     from sentiment.scorer import Scorer
 
     with _scorers_lock:
         if config_path not in _scorers:
             settings = load_config(config_path)
+            paths = DataPaths.of(settings)
             db = Database.open(settings.database.url)
-            encoder = SerialEncoder(encoder_from_settings(settings.sentiment))
-            _scorers[config_path] = (db, Scorer.with_heads(encoder, load_heads(), settings.sentiment), settings.sentiment)
+            encoder = SerialEncoder(encoder_from_settings(settings.sentiment, cache_dir=paths.cache))
+            heads = load_heads(folder=heads_in_effect(paths.models))
+            _scorers[config_path] = (db, Scorer.with_heads(encoder, heads, settings.sentiment), settings.sentiment)
+            _data_paths[config_path] = paths
         db, scorer, conf = _scorers[config_path]
-        if current_version() not in (None, scorer.version):
-            scorer = Scorer.with_heads(scorer.encoder, load_heads(), conf)
+        if config_path not in _data_paths:
+            _data_paths[config_path] = DataPaths.of(load_config(config_path))
+        folder = heads_in_effect(_data_paths[config_path].models)
+        if current_version(folder) not in (None, scorer.version):
+            scorer = Scorer.with_heads(scorer.encoder, load_heads(folder=folder), conf)
             _scorers[config_path] = (db, scorer, conf)
             log.info("scoring with model %s from now on", scorer.version)
         return db, scorer, conf
@@ -658,9 +686,9 @@ def train_job(config_path: str | None) -> None:
     settings = load_config(config_path)
     db = Database.open(settings.database.url)
     try:
-        result = train_command(settings.sentiment, db, now=utcnow())
+        result = train_command(settings.sentiment, db, now=utcnow(), paths=DataPaths.of(settings))
     finally:
         db.dispose()
-    # A model that is used is named in heads/CURRENT: the scoring job of every process on this
-    # machine loads it at its next run.
+    # A model that is used is named in the data directory's models/CURRENT: the scoring job of every
+    # process sharing that data directory loads it at its next run.
     log.info("nightly training: model %s %s", result["version"], "in use" if result["accepted"] else "kept aside")

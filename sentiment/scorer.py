@@ -17,11 +17,12 @@ from typing import Any, Mapping, Protocol, Sequence
 
 import numpy as np
 
+from core.paths import DataPaths
 from sentiment import features, postprocess
 from sentiment.adaptation import base_priors
 from sentiment.encoder import BatchedEncoder, encoder_from_settings
 from sentiment.examples import NO_SIMILARITY, Examples, blend
-from sentiment.heads import HEADS_DIR, Heads, load_heads
+from sentiment.heads import Heads, heads_in_effect, load_heads
 from sentiment.intent import ComplaintHead, load_complaint_head
 from sentiment.postprocess import INTENT_DESCRIPTIONS, ScoreResult, UrgencyPolicy
 from sentiment.priors import adjust
@@ -102,10 +103,15 @@ class Scorer:
         self.topic_names = self.topic_model.names
 
     @classmethod
-    def from_settings(cls, conf: object, heads_version: str | None = None, *, heads_dir: Path | None = None) -> Scorer:
+    def from_settings(cls, conf: object, heads_version: str | None = None, *, heads_dir: Path | None = None,
+                      paths: DataPaths | None = None) -> Scorer:
         """Build from a `SentimentConfig` section (core.config): its runtime, quantisation and heads
-        (the version `CURRENT` names, or `heads_version`, in `heads_dir` or sentiment/heads/)."""
-        return cls.with_heads(encoder_from_settings(conf), load_heads(heads_version, folder=heads_dir or HEADS_DIR), conf)
+        (the version `CURRENT` names, or `heads_version`, in `heads_dir`, else in the folder in effect
+        for the data directory `paths`: its models/ once trained, else sentiment/heads/). The ONNX
+        export is cached in `paths.cache` (without `paths`: sentiment.data.default_cache_dir)."""
+        folder = heads_dir or heads_in_effect(paths.models if paths is not None else None)
+        encoder = encoder_from_settings(conf, cache_dir=paths.cache if paths is not None else None)
+        return cls.with_heads(encoder, load_heads(heads_version, folder=folder), conf)
 
     @classmethod
     def with_heads(cls, encoder: BatchedEncoder, heads: Heads, conf: object) -> Scorer:

@@ -44,7 +44,7 @@ def write_config(tmp_path: Path, tweeteval: Path | str | None, semeval: Path | s
 
 def test_eval_on_tweeteval_prints_recall_per_class_and_the_confusion_matrix(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sentiment.scorer.Scorer, "from_settings", classmethod(lambda cls, conf: KeywordScorer()))
+    monkeypatch.setattr(sentiment.scorer.Scorer, "from_settings", classmethod(lambda cls, conf, *args, **kwargs: KeywordScorer()))
     result = CliRunner().invoke(app, ["--config", str(write_config(tmp_path, FIXTURE / "tweeteval-2017")),
                                       "eval", "--tweeteval"])
     assert result.exit_code == 0, result.output
@@ -68,7 +68,7 @@ def cells(table: str) -> dict[str, list[str]]:
 
 def test_eval_of_a_csv_prints_the_same_tables_without_a_leaderboard(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sentiment.scorer.Scorer, "from_settings", classmethod(lambda cls, conf: KeywordScorer()))
+    monkeypatch.setattr(sentiment.scorer.Scorer, "from_settings", classmethod(lambda cls, conf, *args, **kwargs: KeywordScorer()))
     labelled = tmp_path / "mine.csv"
     labelled.write_text("text,label\nthe app keeps crashing,negative\nbest crew ever,positive\nstill waiting,neutral\n")
     result = CliRunner().invoke(app, ["--config", str(write_config(tmp_path, None)), "eval", str(labelled)])
@@ -81,7 +81,7 @@ def test_eval_of_a_csv_prints_the_same_tables_without_a_leaderboard(
 
 
 def test_eval_json_carries_the_official_metric(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sentiment.scorer.Scorer, "from_settings", classmethod(lambda cls, conf: KeywordScorer()))
+    monkeypatch.setattr(sentiment.scorer.Scorer, "from_settings", classmethod(lambda cls, conf, *args, **kwargs: KeywordScorer()))
     result = CliRunner().invoke(app, ["--config", str(write_config(tmp_path, FIXTURE / "tweeteval-2017")),
                                       "eval", "--tweeteval", "--json"])
     assert result.exit_code == 0, result.output
@@ -110,7 +110,8 @@ def test_train_without_the_semeval_folder_says_the_model_is_weaker(
     assert "training without the SemEval tweets" in result.output and "weaker on real tweets" in result.output
     assert str(tmp_path / "no-tweets-here") in result.output.replace("\n", "")  # relative to the config file
     assert "now in use" in result.output
-    assert (tmp_path / "heads" / "CURRENT").exists()
+    # Written into the data directory beside the config file; the (stand-in) package folder is left alone.
+    assert (tmp_path / "earful-data" / "models" / "CURRENT").exists() and not (tmp_path / "heads").exists()
 
 
 def test_train_with_the_semeval_folder_reports_what_it_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

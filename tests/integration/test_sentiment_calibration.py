@@ -137,7 +137,7 @@ def test_eval_reports_the_calibration_before_and_after_the_temperature(trained: 
 def test_earful_eval_heads_reads_the_given_file_and_prints_the_calibration(
         trained: tuple[dict[str, Any], Heads, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _, heads, folder = trained
-    monkeypatch.setattr(sentiment.scorer, "encoder_from_settings", lambda conf: HashingEncoder())
+    monkeypatch.setattr(sentiment.scorer, "encoder_from_settings", lambda conf, cache_dir=None: HashingEncoder())
     config = tmp_path / "config.yaml"
     config.write_text(json.dumps({"database": {"url": f"sqlite:///{tmp_path / 'e.db'}"},
                                   "sentiment": {"corpora": {"tweeteval": str(FIXTURE / "tweeteval-2017")}}}))
