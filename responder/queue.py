@@ -1,6 +1,7 @@
 """The case queue agents work from: most urgent first, then the nearest SLA due time.
 
-Read-only: what the dashboard's queue and case pages show, computed here so the pages hold no SQL.
+Read-only: what the dashboard's queue and case pages and `earful outbox` show, computed here so
+they hold no SQL.
 One page of cases costs three queries whatever the table size (the page of ids on the
 `ix_cases_inbox`-style columns, then their newest mentions and scores in bulk).
 """
@@ -15,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from core.alerts import has_topic
+from core.errors import InvalidInput
 from core.inbox import check_intent, check_topic, has_intent
 from core.models import Author, Brand, Case, CaseStatus, Mention, Reply, ReplyState, Score, User
 
@@ -200,3 +202,14 @@ def workers(session: Session) -> list[str]:
 
     return list(session.scalars(
         sa.select(User.username).where(User.active.is_(True), User.role.in_(WORKER_ROLES)).order_by(User.username)))
+
+
+def list_replies(session: Session, state: str | None = None, *, limit: int = 500) -> list[Reply]:
+    """The newest replies, optionally only those in one state (`earful outbox`)."""
+    query = sa.select(Reply).order_by(Reply.id.desc()).limit(limit)
+    if state:
+        try:
+            query = query.where(Reply.state == ReplyState(state))
+        except ValueError:
+            raise InvalidInput(f"unknown state {state!r}; use one of {', '.join(s.value for s in ReplyState)}") from None
+    return list(session.scalars(query))

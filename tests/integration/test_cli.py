@@ -142,6 +142,17 @@ def test_users_and_stats(tmp_path: Path) -> None:
     }
 
 
+def test_outbox_lists_as_json_and_an_unknown_state_exits_2_naming_the_states(tmp_path: Path) -> None:
+    (tmp_path / "config.yaml").write_text("database:\n  url: sqlite:///e.db\n")
+    empty = earful("outbox", "--state", "failed", "--json", cwd=tmp_path)
+    assert empty.returncode == 0, empty.stderr
+    assert json.loads(empty.stdout) == []
+    bad = earful("outbox", "--state", "lost", cwd=tmp_path)
+    assert bad.returncode == 2, bad.stderr
+    assert "unknown state 'lost'; use one of draft, approved, sending, sent, failed, verify" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
 def test_users_act_as_the_operator_or_a_named_admin_and_deactivate_leavers(tmp_path: Path) -> None:
     (tmp_path / "config.yaml").write_text("database:\n  url: sqlite:///e.db\n")
     pw = {"EARFUL_NEW_PASSWORD": "correct horse"}

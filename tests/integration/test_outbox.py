@@ -278,3 +278,21 @@ def test_dry_run_sources_record_replies_without_calling_the_platform(db) -> None
     sent = reply(db, rid)
     assert outcome.detail == "dry run: not sent" and sent.state == ReplyState.sent and sent.dry_run
     assert publisher.posts == [] and sent.platform_reply_id is None
+
+
+def test_the_outbox_list_is_newest_first_narrows_to_one_state_and_names_the_states_it_knows(db) -> None:
+    from responder.queue import list_replies
+
+    conf = fx.settings()
+    u = users(db)
+    approved = draft(db, conf, u["ann"], open_case(db, conf, author="@one@x.social"))
+    submit(db, conf, u["ann"], approved)
+    drafted = draft(db, conf, u["bob"], open_case(db, conf, author="@two@x.social"))
+    with db.session() as s:
+        assert [r.id for r in list_replies(s)] == [drafted, approved]
+        assert [r.id for r in list_replies(s, "approved")] == [approved]
+        assert [r.id for r in list_replies(s, "draft")] == [drafted]
+        assert list_replies(s, "sent") == []
+        assert [r.id for r in list_replies(s, limit=1)] == [drafted]
+        with pytest.raises(InvalidInput, match="unknown state 'bogus'; use one of draft, approved, sending"):
+            list_replies(s, "bogus")
