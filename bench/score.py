@@ -1,6 +1,6 @@
 """Scoring throughput: the same texts several ways in one process.
 
-    python bench/score.py [--n 5000] [--batch-size 64] [--runtime auto|onnx|torch] [--repeat 1]
+    python bench/score.py [--n 5000] [--batch-size 64] [--runtime auto|onnx|torch] [--repeat 1] [--spin-wait]
                           [--baseline 1857969 | --baseline-dir DIR | --baseline none]
 
 1. Earful's scorer as configured (`sentiment.runtime`, default auto: ONNX Runtime int8 on CPU):
@@ -123,6 +123,8 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=5000)
     parser.add_argument("--batch-size", type=int, default=SentimentConfig().batch_size)
     parser.add_argument("--runtime", choices=("auto", "onnx", "torch"), default=SentimentConfig().runtime)
+    parser.add_argument("--spin-wait", action="store_true",
+                        help="sentiment.spin_wait: ONNX Runtime's idle threads spin before sleeping (default off)")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--baseline", default=BASELINE,
                         help="git revision of the previous scorer to compare with, or 'none'")
@@ -133,7 +135,7 @@ def main() -> None:
     pool = [e.text for examples in corpora.values() for e in examples]
     texts = [pool[(i * 7919) % len(pool)] for i in range(args.n)]  # a fixed mix of all four corpora
     items = [ScoreInput(t, i) for i, t in enumerate(texts)]
-    conf = SentimentConfig(batch_size=args.batch_size, runtime=args.runtime)
+    conf = SentimentConfig(batch_size=args.batch_size, runtime=args.runtime, spin_wait=args.spin_wait)
     heads = load_heads()
 
     fast = encoder_from_settings(conf)

@@ -213,7 +213,8 @@ def encoder_from_settings(conf: Any, cache_dir: Path | None = None) -> BatchedEn
     if runtime == "onnx":
         from sentiment.onnx_encoder import OnnxEncoder
 
-        return OnnxEncoder(conf.model, cache_dir=cache_dir / "onnx" if cache_dir is not None else None, **common)
+        return OnnxEncoder(conf.model, cache_dir=cache_dir / "onnx" if cache_dir is not None else None,
+                           spin_wait=conf.spin_wait, **common)
     return Encoder(conf.model, **common)
 
 

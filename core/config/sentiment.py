@@ -122,6 +122,7 @@ class SentimentConfig(Section):
     batch_size: int = Field(64, ge=1, le=4096)
     max_length: int = Field(128, ge=8, le=512)
     threads: int = Field(0, ge=0)
+    spin_wait: bool = False  # ONNX Runtime's idle intra-op threads spin before sleeping (docs/config.md)
     topics: dict[str, TopicConfig] = Field(
         default_factory=lambda: {name: TopicConfig(description=text) for name, text in DEFAULT_TOPICS.items()})
     topic_threshold: float = Field(0.35, ge=-1, le=1)
