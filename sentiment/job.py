@@ -625,8 +625,8 @@ __all__: Sequence[str] = (
 )
 
 
-_scorers: dict[str | None, tuple[Database, Any, Any]] = {}
-_data_paths: dict[str | None, DataPaths] = {}  # each config's data directory, whose CURRENT the reload watches
+# Per config: (database, scorer, `sentiment` section, data directory whose CURRENT the reload watches).
+_scorers: dict[str | None, tuple[Database, Any, Any, DataPaths]] = {}
 # Set when the process shuts down: a scoring run in progress finishes its batch and returns.
 STOPPING = threading.Event()
 _scorers_lock = threading.Lock()
@@ -654,15 +654,12 @@ def loaded_scorer(config_path: str | None) -> tuple[Database, Any, Any]:
             db = Database.open(settings.database.url)
             encoder = SerialEncoder(encoder_from_settings(settings.sentiment, cache_dir=paths.cache))
             heads = load_heads(folder=heads_in_effect(paths.models))
-            _scorers[config_path] = (db, Scorer.with_heads(encoder, heads, settings.sentiment), settings.sentiment)
-            _data_paths[config_path] = paths
-        db, scorer, conf = _scorers[config_path]
-        if config_path not in _data_paths:
-            _data_paths[config_path] = DataPaths.of(load_config(config_path))
-        folder = heads_in_effect(_data_paths[config_path].models)
+            _scorers[config_path] = (db, Scorer.with_heads(encoder, heads, settings.sentiment), settings.sentiment, paths)
+        db, scorer, conf, paths = _scorers[config_path]
+        folder = heads_in_effect(paths.models)
         if current_version(folder) not in (None, scorer.version):
             scorer = Scorer.with_heads(scorer.encoder, load_heads(folder=folder), conf)
-            _scorers[config_path] = (db, scorer, conf)
+            _scorers[config_path] = (db, scorer, conf, paths)
             log.info("scoring with model %s from now on", scorer.version)
         return db, scorer, conf
 

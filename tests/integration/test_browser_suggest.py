@@ -50,7 +50,7 @@ def isolated_job_registries(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no
     runtimes = Runtimes(jobs.ResponderRuntime)
     monkeypatch.setattr(jobs, "_runtimes", runtimes)
     yield
-    for db, _, _ in scorers.values():
+    for db, *_ in scorers.values():
         db.dispose()
     for runtime in runtimes._runtimes.values():
         runtime.close()

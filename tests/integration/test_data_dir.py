@@ -129,12 +129,12 @@ def test_the_scoring_job_reloads_when_the_data_dir_gets_a_current(tmp_path: Path
         def encode(self, texts, *, batch_size=None):  # type: ignore[no-untyped-def]
             return np.zeros((len(texts), self.dim), dtype=np.float32)
 
-    scorers = {str(config): (db, Scorer.with_heads(ZeroEncoder(), shipped, settings.sentiment), settings.sentiment)}
-    models = DataPaths.of(settings).models
+    paths = DataPaths.of(settings)
+    scorers = {str(config): (db, Scorer.with_heads(ZeroEncoder(), shipped, settings.sentiment), settings.sentiment, paths)}
+    models = paths.models
     try:
         with pytest.MonkeyPatch.context() as mp:
             mp.setattr(job, "_scorers", scorers)
-            mp.setattr(job, "_data_paths", {})
             assert job.loaded_scorer(str(config))[1].version == shipped.version  # packaged CURRENT: no reload
             replace(shipped, version="trained-here").save(models)  # what `earful train` leaves in the data dir
             assert (models / CURRENT).read_text().strip() == "trained-here"

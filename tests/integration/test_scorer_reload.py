@@ -10,6 +10,7 @@ import pytest
 
 from core.config import load_config
 from core.db import Database
+from core.paths import DataPaths
 from sentiment import heads as heads_module
 from sentiment import job
 from sentiment.heads import load_heads
@@ -35,10 +36,11 @@ def test_the_scoring_job_reloads_heads_when_current_names_another_version(tmp_pa
     stale = load_heads()
     stale.version = "an-older-model"
     encoder = ZeroEncoder()
-    monkeypatch.setitem(job._scorers, str(config), (db, Scorer.with_heads(encoder, stale, settings.sentiment), settings.sentiment))
+    monkeypatch.setitem(job._scorers, str(config), (db, Scorer.with_heads(encoder, stale, settings.sentiment), settings.sentiment,
+                                                     DataPaths.of(settings)))
     try:
         job.score_pending_job(str(config))
-        _, scorer, _ = job._scorers[str(config)]
+        _, scorer, _, _ = job._scorers[str(config)]
         assert scorer.version == real.version == heads_module.current_version()
         assert scorer.encoder is encoder
         job.score_pending_job(str(config))  # the same version: nothing is rebuilt
