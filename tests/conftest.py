@@ -30,23 +30,6 @@ def fixed_now() -> datetime:
     return datetime(2026, 3, 2, 12, 0, tzinfo=timezone.utc)
 
 
-def _postgres_schema_url() -> Iterator[str]:
-    if not POSTGRES_URL:
-        pytest.skip("EARFUL_TEST_POSTGRES_URL is not set")
-    base = normalise_url(POSTGRES_URL)
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
 @pytest.fixture(scope="session")
 def postgres_template() -> Iterator[str]:
     """A PostgreSQL database migrated to head once per session: the `db` fixture's databases are

@@ -22,7 +22,7 @@ from core.db import Database
 from core.models import Mention
 from listener.sandbox import Sandbox
 from listener.sandbox.world import World
-from tests.conftest import _postgres_schema_url
+from tests.conftest import _postgres_database_url
 from tests.fakes import faults as ff
 
 SOURCES = ("mastodon", "hackernews")
@@ -31,7 +31,7 @@ DROPS = 4
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    yield from _postgres_schema_url()
+    yield from _postgres_database_url(None)
 
 
 def terminate(admin: sa.Engine, app: str) -> int:

@@ -32,7 +32,7 @@ from core.store import store_batch
 from listener.sandbox import Sandbox
 from listener.sandbox.world import World
 from listener.scheduler import ROLES, parse_roles
-from tests.conftest import _postgres_schema_url
+from tests.conftest import _postgres_database_url
 from tests.fakes import faults as ff
 from tests.fakes import responder as fx
 
@@ -48,7 +48,7 @@ HOLDER = textwrap.dedent("""
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    yield from _postgres_schema_url()
+    yield from _postgres_database_url(None)
 
 
 def test_roles_parse() -> None:
